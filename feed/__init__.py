@@ -1,0 +1,1 @@
+"""The Flask feed service: repository core, HTTP dialects, auth, retention."""

@@ -1,0 +1,3 @@
+"""`octopack pack` (being built)."""
+
+COMMANDS: list = []

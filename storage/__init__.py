@@ -1,0 +1,1 @@
+"""Where bytes live: disk or S3 behind one small interface."""

@@ -42,8 +42,8 @@ def print_json(document: Any) -> None:
 
 def register_commands(group: click.Group) -> None:
     """Attach every command module's commands to the root group."""
-    from packer.commands import pack
+    from packer.commands import feedclient, pack
 
-    for module in (pack,):
+    for module in (pack, feedclient):
         for command in module.COMMANDS:
             group.add_command(command)

@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from packer import archive
+from packer.client import FeedClient
+from packer.deploy_fetch import describe_local_file, fetch_package, select_version
 from packer.deploy_scripts import StepResult, find_scripts, run_step
-from packer.errors import OperationFailed, PackerError, UnsafeArchive
+from packer.errors import BadInput, OperationFailed, PackerError, UnsafeArchive
+from packer.identity import FORMAT_BY_EXTENSION, split_extension
 from packer.journal import Journal, JournalEntry, utc_now
 from packer.locks import exclusive_lock, lock_path
 from packer.substitution import substitute_files
@@ -191,7 +194,7 @@ def _extract_release(
     release = layout.free_release_dir(package.package_id, options.environment, package.version)
     package_dir.mkdir(parents=True, exist_ok=True)
     temp = package_dir / f".{release.name}.extracting-{uuid.uuid4().hex[:12]}"
-    limits = options.limits if options.limits is not None else archive.Limits()
+    limits = _limits(options)
     try:
         archive.extract_archive(package.path, package.fmt, temp, limits)
         _fsync_directory(temp)
@@ -298,6 +301,42 @@ def _log_path(
     stamp = options.now().replace(":", "").replace("-", "")
     env = options.environment or "_"
     return layout.logs_dir / f"{env}.{package.package_id}.{release.name}.{stamp}.log"
+
+
+def _limits(options: DeployOptions) -> Any:
+    """Return the archive limits of this deploy (the shared defaults unless given)."""
+    return options.limits if options.limits is not None else archive.Limits()
+
+
+def deploy_file(path: Path, options: DeployOptions, package_id: str | None = None) -> DeployResult:
+    """Deploy a package file already on this machine (an offline drop); it is not cached."""
+    found_id, version, fmt = describe_local_file(path, _limits(options))
+    if package_id is not None and package_id.lower() != found_id.lower():
+        raise BadInput(f"{path.name} holds package {found_id!r}, not {package_id!r}")
+    return deploy_package(PackageToDeploy(path, found_id, version, fmt), options)
+
+
+def deploy_from_feed(
+    options: DeployOptions,
+    package_id: str,
+    version: str | None,
+    version_range: str | None,
+    prerelease: bool,
+    server: str | None,
+    api_key: str | None,
+    space: str | None = None,
+    client: FeedClient | None = None,
+) -> DeployResult:
+    """Pick a version on the feed, fetch it into the cache verified, and deploy it."""
+    echo = _masked(options)
+    with client or FeedClient(server or "", api_key, space) as feed:
+        chosen = select_version(feed, package_id, version, version_range, prerelease)
+        path, found_id, found_version, sha, downloaded = fetch_package(
+            feed, options.layout.cache_dir, package_id, chosen, options.lock_timeout, echo
+        )
+    fmt = FORMAT_BY_EXTENSION[split_extension(path.name)[1]]  # type: ignore[index]
+    package = PackageToDeploy(path, found_id, found_version, fmt, sha, from_cache=True)
+    return deploy_package(package, options)
 
 
 def cleanup(options: DeployOptions, package_id: str | None) -> RetentionResult:

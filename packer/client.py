@@ -24,6 +24,7 @@ from packer.identity import parse_package_filename, validate_id
 from packer.versioning import parse_range, parse_version
 
 CHUNK = 1 << 20
+READ_BLOCK = 1 << 16
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 OVERWRITE_MODES = {
     "failifexists": "FailIfExists",
@@ -77,7 +78,7 @@ class VersionInfo:
 
 @dataclass(frozen=True)
 class DownloadResult:
-    """A verified download: where it is, its SHA-256 and how often the transfer resumed."""
+    """A verified download: where it is, its SHA-256 and how many requests followed a break."""
 
     path: Path
     sha256: str
@@ -537,7 +538,7 @@ class FeedClient:
                         failure = f"{self.server} answered {response.status_code}"
                     else:
                         transfer.accept(response, what, self)
-                        for block in response.iter_content(CHUNK):
+                        for block in response.iter_content(READ_BLOCK):
                             transfer.write(block)
                             if progress is not None:
                                 progress(transfer.written, transfer.total)
@@ -549,12 +550,12 @@ class FeedClient:
                 failure = f"the connection to {self.server} broke ({error.__class__.__name__})"
             if transfer.written > before:
                 attempt = 0
-                transfer.resumes += 1
-                continue
-            if attempt >= self.retries:
-                raise OperationFailed(f"{what} failed after {attempt + 1} attempts: {failure}")
-            self._wait(attempt, response)
-            attempt += 1
+            else:
+                if attempt >= self.retries:
+                    raise OperationFailed(f"{what} failed after {attempt + 1} attempts: {failure}")
+                self._wait(attempt, response)
+                attempt += 1
+            transfer.resumes += 1
 
 
 class _Transfer:

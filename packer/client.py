@@ -183,6 +183,16 @@ def _error_text(response: requests.Response) -> str:
     return "; ".join([message, *details]) if details else message
 
 
+def _success_status(response: requests.Response, mode: str) -> str:
+    """created, kept or overwritten: the feed's X-Octopack-Push-Status, else the status code."""
+    told = response.headers.get("X-Octopack-Push-Status", "").lower()
+    if told in ("created", "kept", "overwritten"):
+        return told
+    if response.status_code == 201:
+        return "created"
+    return "overwritten" if mode == "OverwriteExisting" else "kept"
+
+
 def _etag_sha256(value: str | None) -> str | None:
     """The SHA-256 carried by an ETag (the feed's ETag is the SHA-256), or None."""
     if not value:
@@ -404,14 +414,16 @@ class FeedClient:
                 package = document if isinstance(document, dict) else None
             except ValueError:
                 package = None
+            package_id = str((package or {}).get("PackageId") or package_id)
             version = str((package or {}).get("Version") or version)
         where = self.server
-        if code == 201:
-            status, message = "created", f"pushed to {where}"
-        elif code == 200 and mode == "OverwriteExisting":
-            status, message = "overwritten", f"replaced the existing package on {where}"
-        elif code == 200:
-            status, message = "kept", f"{where} already has this version; kept the existing package"
+        if code in (200, 201):
+            status = _success_status(response, mode)
+            message = {
+                "created": f"pushed to {where}",
+                "overwritten": f"replaced the existing package on {where}",
+                "kept": f"{where} already has this version; kept the existing package",
+            }[status]
         elif code == 409:
             status, message = "conflict", _error_text(response)
         elif code in (400, 413, 415, 422):

@@ -1,0 +1,120 @@
+"""`create_app(config)`: the feed's Flask application factory and its one JSON error handler."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from typing import BinaryIO
+
+from flask import Flask, Request, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from feed import keys_api, octopus
+from feed.auth import KeyStore
+from feed.config import FeedConfig
+from feed.context import EXTENSION, FeedServices
+from feed.errors import PackageTooLarge, Unauthorized, status_for
+from feed.repository import Repository
+from packer.archive import Limits
+from storage import Storage, open_storage
+
+log = logging.getLogger(__name__)
+MULTIPART_SLACK = 1024 * 1024  # form boundaries and headers around the package bytes
+DRAIN_LIMIT = 64 * 1024 * 1024  # read an unread body this small so the client sees our answer
+
+
+class FeedRequest(Request):
+    """Spool uploaded files to named temp files, so the repository can hash them in place."""
+
+    upload_dir: str | None = None
+
+    def _get_file_stream(  # type: ignore[override]
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> BinaryIO:
+        """Return a named temp file for one file part (werkzeug keeps small ones in memory)."""
+        return tempfile.NamedTemporaryFile(  # noqa: SIM115 - werkzeug closes it
+            "wb+", prefix="octopack-upload-", suffix=".part", dir=self.upload_dir
+        )
+
+
+def create_app(config: FeedConfig, storage: Storage | None = None) -> Flask:
+    """Build a feed app over the configured storage (or the one given, e.g. by a test)."""
+    app = Flask("octopack-feed")
+    request_class = type("BoundFeedRequest", (FeedRequest,), {"upload_dir": config.upload_dir})
+    app.request_class = request_class
+    app.config["MAX_CONTENT_LENGTH"] = config.max_package_bytes + MULTIPART_SLACK
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    store = storage if storage is not None else open_storage(config.storage)
+    limits = Limits(
+        max_package_bytes=config.max_package_bytes,
+        max_uncompressed_bytes=config.max_uncompressed_bytes,
+        max_entries=config.max_entries,
+        max_ratio=config.max_ratio,
+        max_nuspec_bytes=config.max_nuspec_bytes,
+    )
+    repository = Repository(store, limits, config.clock, config.upload_dir)
+    keys = KeyStore(store, config.api_keys, config.clock)
+    app.extensions[EXTENSION] = FeedServices(config, repository, keys)
+    octopus.init_app(app)
+    app.register_blueprint(keys_api.bp)
+    app.add_url_rule("/health", "health", health)
+    app.register_error_handler(Exception, handle_error)
+    return app
+
+
+def health() -> Response:
+    """Answer load balancers and test helpers: the process serves requests."""
+    return jsonify({"status": "ok"})
+
+
+def handle_error(error: Exception) -> tuple[Response, int, dict[str, str]]:
+    """Render every error, ours or werkzeug's, as `{"ErrorMessage", "Errors"}`."""
+    headers: dict[str, str] = {}
+    if isinstance(error, HTTPException):
+        status = error.code or 500
+        message = _http_message(error)
+        if error.code == 405 and getattr(error, "valid_methods", None):
+            headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+    else:
+        status = status_for(error)
+        message = str(error) if status < 500 else "internal error in the feed; see its log"
+        if status >= 500:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+    if isinstance(error, Unauthorized):
+        headers["WWW-Authenticate"] = 'Basic realm="octopack"'
+    _drain_body(status)
+    return jsonify({"ErrorMessage": message, "Errors": [message]}), status, headers
+
+
+def _http_message(error: HTTPException) -> str:
+    """Say what went wrong in words a person can act on."""
+    if error.code == 404:
+        return f"no such resource: {request.method} {request.path}"
+    if error.code == 405:
+        return f"{request.method} is not allowed on {request.path}"
+    if error.code == 413:
+        return str(PackageTooLarge(_too_large_text()))
+    return error.description or error.name
+
+
+def _too_large_text() -> str:
+    """Name the configured maximum in a 413 message."""
+    limit = (request.max_content_length or 0) - MULTIPART_SLACK
+    return f"package is larger than the feed's maximum of {limit} bytes"
+
+
+def _drain_body(status: int) -> None:
+    """Read a small unread request body, so the client gets our answer instead of a reset."""
+    length = request.content_length
+    if status == 413 or length is None or length > DRAIN_LIMIT:
+        return
+    try:
+        stream = request.stream
+        while stream.read(1024 * 1024):
+            pass
+    except Exception:  # noqa: BLE001 - draining is best effort
+        pass

@@ -1,0 +1,73 @@
+"""The commit record of one package version: what `package.json` in storage holds."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+RECORD_NAME = "package.json"
+PACKAGES_PREFIX = "packages/"
+
+
+@dataclass(frozen=True)
+class PackageRecord:
+    """One stored package version; a version exists exactly when its record exists."""
+
+    id: str
+    version: str
+    normalized_version: str
+    format: str
+    extension: str
+    blob: str
+    size: int
+    sha1: str
+    sha256: str
+    sha512: str
+    published: str
+    title: str | None = None
+    summary: str | None = None
+    description: str | None = None
+    release_notes: str | None = None
+    authors: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    dependency_groups: list[dict[str, Any]] = field(default_factory=list)
+    listed: bool = True
+    is_prerelease: bool = False
+    is_semver2: bool = False
+
+    @property
+    def filename(self) -> str:
+        """Return the download file name `{Id}.{Version}.{ext}`."""
+        return f"{self.id}.{self.version}.{self.extension}"
+
+    def to_bytes(self) -> bytes:
+        """Serialise to the JSON stored as the commit record."""
+        return json.dumps(asdict(self), indent=1, sort_keys=True).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> PackageRecord:
+        """Parse a stored record, ignoring keys a newer octopack may have added."""
+        raw = json.loads(data)
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in raw.items() if k in known})
+
+
+def version_prefix(id_lower: str, version_lower: str) -> str:
+    """Return the storage folder of one (id, normalised version)."""
+    return f"{PACKAGES_PREFIX}{id_lower}/{version_lower}/"
+
+
+def record_key(id_lower: str, version_lower: str) -> str:
+    """Return the key of the commit record of one (id, normalised version)."""
+    return version_prefix(id_lower, version_lower) + RECORD_NAME
+
+
+def blob_key(id_lower: str, version_lower: str, sha256: str, extension: str) -> str:
+    """Return the key of the immutable bytes; the hash makes it a name only these bytes pick."""
+    return version_prefix(id_lower, version_lower) + f"{sha256}.{extension}"
+
+
+def is_record_key(key: str) -> bool:
+    """Tell whether a listed key is a commit record (and not a blob or a lock file)."""
+    return key.startswith(PACKAGES_PREFIX) and key.endswith("/" + RECORD_NAME)

@@ -15,6 +15,7 @@ from packer.errors import InvalidRange, InvalidVersion
 
 __all__ = [
     "MAX_PART",
+    "MAX_VERSION_LENGTH",
     "FloatSpec",
     "NuGetVersion",
     "VersionRange",
@@ -25,6 +26,8 @@ __all__ = [
 
 MAX_PART = 2_147_483_647
 """NuGet stores each number as a signed 32-bit int; larger numbers no NuGet client can read."""
+MAX_VERSION_LENGTH = 128
+"""Longest version text accepted: it names a directory in storage (nuget.org allows 64)."""
 
 _IDENT = r"[0-9A-Za-z-]+"
 _VERSION_RE = re.compile(
@@ -38,9 +41,13 @@ _EXPECTED = "expected a version such as 1.2.3, 1.2.3.4 or 1.2.3-beta.1+build.5"
 
 
 def _label_key(label: str) -> tuple[int, int, str]:
-    """Order one release label: numeric labels by value and below alphanumeric ones."""
+    """Order one release label: numeric labels by value and below alphanumeric ones.
+
+    Numeric labels have no leading zeros, so (length, text) orders them by value without
+    converting arbitrarily long digit strings to int.
+    """
     if label.isdigit():
-        return (0, int(label), "")
+        return (0, len(label), label)
     return (1, 0, label.lower())
 
 
@@ -63,6 +70,8 @@ class NuGetVersion:
             value = getattr(self, name)
             if not isinstance(value, int) or not 0 <= value <= MAX_PART:
                 raise InvalidVersion(f"invalid version: {name} {value!r} is not in 0..{MAX_PART}")
+        if self.metadata == "":
+            object.__setattr__(self, "metadata", None)
         labels = tuple(self.release_labels)
         for label in labels:
             shown = self.original or f"{self.major}.{self.minor}.{self.patch}-{'.'.join(labels)}"
@@ -81,14 +90,19 @@ class NuGetVersion:
         """Parse a version string, raising InvalidVersion with the reason when it is not one."""
         if not isinstance(text, str):
             raise InvalidVersion(f"invalid version {text!r}: not a string")
+        if len(text) > MAX_VERSION_LENGTH:
+            raise InvalidVersion(
+                f"invalid version {text[:40]!r}...: it is {len(text)} characters long, "
+                f"at most {MAX_VERSION_LENGTH} are allowed"
+            )
         match = _VERSION_RE.fullmatch(text)
         if match is None:
             raise InvalidVersion(f"invalid version {text!r}: {_explain(text)}; {_EXPECTED}")
         major, minor, patch, revision, labels, metadata = match.groups()
         numbers = []
         for part in (major, minor, patch, revision):
-            value = int(part) if part is not None else 0
-            if value > MAX_PART:
+            value = int(part) if part is not None and len(part) <= 10 else 0
+            if part is not None and (len(part) > 10 or value > MAX_PART):
                 raise InvalidVersion(
                     f"invalid version {text!r}: number {part} is larger than {MAX_PART}"
                 )
@@ -476,16 +490,18 @@ class VersionRange:
     @property
     def normalized(self) -> str:
         """Return NuGet's normalised text, e.g. `[1.0.0, 2.0.0)`, `[1.0.0]` or `1.*`."""
-        if self.floating is not None and self.max_version is None and self.original[0] != "(":
+        if self.floating is not None and self.original[0] not in "[(":
             return self.floating.text
-        if self.min_version == self.max_version and self.min_version is not None:
+        if self.min_version is not None and self.min_version == self.max_version:
             return f"[{self.min_version.normalized}]"
-        low = self.floating.text if self.floating else self.min_version
-        low_text = "" if low is None else str(low if self.floating else low.normalized)
-        high_text = "" if self.max_version is None else self.max_version.normalized
-        opening = "[" if self.min_inclusive and low is not None else "("
-        closing = "]" if self.max_inclusive and self.max_version is not None else ")"
-        return f"{opening}{low_text}, {high_text}{closing}"
+        if self.floating is not None:
+            low = self.floating.text
+        else:
+            low = self.min_version.normalized if self.min_version is not None else ""
+        high = self.max_version.normalized if self.max_version is not None else ""
+        opening = "[" if self.min_inclusive and low else "("
+        closing = "]" if self.max_inclusive and high else ")"
+        return f"{opening}{low}, {high}{closing}"
 
     def __str__(self) -> str:
         """Return the range as it was given."""

@@ -1,0 +1,460 @@
+"""Our own zip writer: raw deflate per entry on a thread pool, byte-for-byte deterministic.
+
+Python's zipfile and Info-ZIP compress on one core with zlib. Here entries are compressed in
+parallel (isal, libdeflate and zlib-ng release the GIL), small files are batched so per-file
+overhead stays low, large files are cut into chunks compressed independently (each primed
+with the 32 KiB before it, pigz style) so memory stays flat, and results are written in the
+order given, whichever thread finishes first.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import deflate
+from isal import isal_zlib
+from zlib_ng import zlib_ng
+
+from packer.errors import BadInput, OperationFailed
+
+LEVELS = ("none", "fast", "optimal")
+ZIP64_LIMIT = 0xFFFFFFFF
+ZIP64_COUNT_LIMIT = 0xFFFF
+WINDOW = 32 * 1024
+FAST_ISAL_LEVEL = 2
+OPTIMAL_LIBDEFLATE_LEVEL = 6
+OPTIMAL_ZLIB_NG_LEVEL = 6
+STORED, DEFLATED = 0, 8
+
+_LOCAL = struct.Struct("<IHHHHHIIIHH")
+_CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
+_EOCD = struct.Struct("<IHHHHIIH")
+_EOCD64 = struct.Struct("<IQHHIIQQQQ")
+_LOCATOR64 = struct.Struct("<IIQI")
+_MADE_BY_UNIX = 3 << 8
+
+
+@dataclass(frozen=True)
+class ZipEntry:
+    """One archive member: a directory (name ends with '/'), a file on disk, or bytes."""
+
+    name: str
+    mode: int = 0o644
+    mtime: float = 315532800.0
+    path: str | None = None
+    data: bytes | None = None
+    size: int = 0
+
+    @property
+    def is_dir(self) -> bool:
+        return self.name.endswith("/")
+
+
+@dataclass
+class _Piece:
+    """The compressed form of a whole entry or of one chunk of a large entry."""
+
+    crc: int
+    size: int
+    payload: bytes
+    method: int
+
+
+@dataclass
+class _Codec:
+    """How one compression level compresses whole buffers and chunks of a stream."""
+
+    whole: Callable[[bytes], bytes] | None
+    chunk: Callable[[bytes, bytes, bool], bytes] | None
+    whole_limit: int
+
+
+def _isal_whole(data: bytes) -> bytes:
+    return isal_zlib.compress(data, FAST_ISAL_LEVEL, -15)
+
+
+def _isal_chunk(data: bytes, zdict: bytes, final: bool) -> bytes:
+    args = (FAST_ISAL_LEVEL, isal_zlib.DEFLATED, -15, isal_zlib.DEF_MEM_LEVEL, 0)
+    comp = isal_zlib.compressobj(*args, zdict) if zdict else isal_zlib.compressobj(*args)
+    return comp.compress(data) + comp.flush(isal_zlib.Z_FINISH if final else isal_zlib.Z_SYNC_FLUSH)
+
+
+def _libdeflate_whole(data: bytes) -> bytes:
+    return deflate.deflate_compress(data, OPTIMAL_LIBDEFLATE_LEVEL)
+
+
+def _zlib_ng_chunk(data: bytes, zdict: bytes, final: bool) -> bytes:
+    args = (OPTIMAL_ZLIB_NG_LEVEL, zlib_ng.DEFLATED, -15, 8, zlib_ng.Z_DEFAULT_STRATEGY)
+    comp = zlib_ng.compressobj(*args, zdict) if zdict else zlib_ng.compressobj(*args)
+    return comp.compress(data) + comp.flush(zlib_ng.Z_FINISH if final else zlib_ng.Z_SYNC_FLUSH)
+
+
+def codec_for(level: str, optimal_whole_limit: int = 16 << 20) -> _Codec:
+    """Pick the deflate implementations for a compression level name."""
+    if level == "none":
+        return _Codec(None, None, 1 << 62)
+    if level == "fast":
+        return _Codec(_isal_whole, _isal_chunk, 4 << 20)
+    if level == "optimal":
+        return _Codec(_libdeflate_whole, _zlib_ng_chunk, optimal_whole_limit)
+    raise BadInput(f"unknown compression level {level!r}: use one of {', '.join(LEVELS)}")
+
+
+def dos_datetime(mtime: float) -> tuple[int, int]:
+    """Convert epoch seconds to zip's (time, date) fields, in UTC, clamped to 1980..2107."""
+    tm = time.gmtime(min(max(mtime, 315532800), 4354819198))
+    dos_time = (tm.tm_hour << 11) | (tm.tm_min << 5) | (tm.tm_sec // 2)
+    dos_date = ((tm.tm_year - 1980) << 9) | (tm.tm_mon << 5) | tm.tm_mday
+    return dos_time, dos_date
+
+
+def _read_exact(path: str, offset: int, length: int, total: int) -> bytes:
+    """Read `length` bytes at `offset`; fail when the file is not the size it was."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read(length + (1 if offset + length >= total else 0))
+    except OSError as error:
+        raise BadInput(f"cannot read {path}: {error.strerror or error}") from error
+    if len(data) != length:
+        raise OperationFailed(f"{path} changed while it was being packed")
+    return data
+
+
+def _compress_whole(codec: _Codec, data: bytes) -> _Piece:
+    """Deflate one complete entry, storing it when deflate does not make it smaller."""
+    crc = isal_zlib.crc32(data)
+    if codec.whole is not None and data:
+        packed = codec.whole(data)
+        if len(packed) < len(data):
+            return _Piece(crc, len(data), packed, DEFLATED)
+    return _Piece(crc, len(data), data, STORED)
+
+
+def _batch_job(codec: _Codec, entries: list[ZipEntry]) -> list[_Piece]:
+    """Read and compress a run of small entries in one worker task."""
+    pieces = []
+    for entry in entries:
+        if entry.data is not None:
+            data = entry.data
+        else:
+            assert entry.path is not None
+            data = _read_exact(entry.path, 0, entry.size, entry.size)
+        pieces.append(_compress_whole(codec, data))
+    return pieces
+
+
+def _chunk_job(codec: _Codec, entry: ZipEntry, offset: int, length: int) -> tuple[_Piece, bytes]:
+    """Compress one chunk of a large file primed with the window before it."""
+    assert entry.path is not None and codec.chunk is not None
+    start = max(0, offset - WINDOW)
+    data = _read_exact(entry.path, start, offset + length - start, entry.size)
+    zdict, chunk = data[: offset - start], data[offset - start :]
+    final = offset + length >= entry.size
+    packed = codec.chunk(chunk, zdict, final)
+    return _Piece(isal_zlib.crc32(chunk), length, packed, DEFLATED), (
+        chunk if len(packed) >= len(chunk) else b""
+    )
+
+
+@dataclass
+class _Unit:
+    """One task for the pool, in archive order: a batch of entries or a chunk of one entry."""
+
+    cost: int
+    entries: list[ZipEntry]
+    chunk: tuple[int, int, int] | None = None  # (index, offset, length) of a large entry
+    chunks: int = 0
+
+
+@dataclass
+class _Central:
+    name: bytes
+    flags: int
+    method: int
+    dos: tuple[int, int]
+    crc: int
+    csize: int
+    usize: int
+    attr: int
+    offset: int
+
+
+@dataclass
+class ZipStats:
+    """What was written: entry count and archive size."""
+
+    entries: int = 0
+    size: int = 0
+    central: list[_Central] = field(default_factory=list, repr=False)
+
+
+class ZipWriter:
+    """Write a deterministic zip of the given entries, in the given order, to a seekable file."""
+
+    def __init__(
+        self,
+        out: BinaryIO,
+        level: str = "fast",
+        *,
+        workers: int | None = None,
+        chunk_size: int = 4 << 20,
+        batch_bytes: int = 1 << 20,
+        batch_files: int = 256,
+        budget: int = 48 << 20,
+        zip64_threshold: int = ZIP64_LIMIT,
+        zip64_count_threshold: int = ZIP64_COUNT_LIMIT,
+        optimal_whole_limit: int = 16 << 20,
+    ) -> None:
+        self.out = out
+        self.codec = codec_for(level, optimal_whole_limit)
+        self.workers = workers or os.cpu_count() or 1
+        self.chunk_size = chunk_size
+        self.batch_bytes = batch_bytes
+        self.batch_files = batch_files
+        self.budget = budget
+        self.zip64 = zip64_threshold
+        self.zip64_count = zip64_count_threshold
+        self.stats = ZipStats()
+        self._offset = out.tell()
+        self._open: dict[str, int] = {}
+
+    # planning -------------------------------------------------------------------------
+
+    def _plan(self, entries: Sequence[ZipEntry]) -> Iterator[_Unit]:
+        """Group entries into pool tasks: batches of small entries, chunks of large ones."""
+        batch: list[ZipEntry] = []
+        batch_size = 0
+        for entry in entries:
+            size = len(entry.data) if entry.data is not None else entry.size
+            chunked = (
+                entry.path is not None
+                and self.codec.chunk is not None
+                and size > self.codec.whole_limit
+            )
+            if chunked or (batch and batch_size + size > self.batch_bytes):
+                if batch:
+                    yield _Unit(batch_size, batch)
+                batch, batch_size = [], 0
+            if chunked:
+                count = -(-size // self.chunk_size)
+                for index in range(count):
+                    offset = index * self.chunk_size
+                    length = min(self.chunk_size, size - offset)
+                    yield _Unit(length + WINDOW, [entry], (index, offset, length), count)
+                continue
+            batch.append(entry)
+            batch_size += size if self.codec.whole is not _libdeflate_whole else 2 * size
+            if len(batch) >= self.batch_files:
+                yield _Unit(batch_size, batch)
+                batch, batch_size = [], 0
+        if batch:
+            yield _Unit(batch_size, batch)
+
+    def _submit(self, pool: ThreadPoolExecutor, unit: _Unit) -> Future:
+        if unit.chunk is not None:
+            _, offset, length = unit.chunk
+            return pool.submit(_chunk_job, self.codec, unit.entries[0], offset, length)
+        files = [entry for entry in unit.entries if not entry.is_dir]
+        return pool.submit(_batch_job, self.codec, files)
+
+    def write(self, entries: Sequence[ZipEntry]) -> ZipStats:
+        """Compress and write every entry, then the central directory; return the stats."""
+        pending: deque[tuple[_Unit, Future]] = deque()
+        in_flight = 0
+        units = self._plan(entries)
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="zip") as pool:
+            try:
+                for unit in units:
+                    while pending and in_flight + unit.cost > self.budget:
+                        done, future = pending.popleft()
+                        in_flight -= done.cost
+                        self._consume(done, future.result())
+                    pending.append((unit, self._submit(pool, unit)))
+                    in_flight += unit.cost
+                while pending:
+                    done, future = pending.popleft()
+                    self._consume(done, future.result())
+            except BaseException:
+                for _, future in pending:
+                    future.cancel()
+                raise
+        self._finish()
+        return self.stats
+
+    # writing ----------------------------------------------------------------------------
+
+    def _consume(self, unit: _Unit, result: object) -> None:
+        if unit.chunk is None:
+            pieces = iter(result)  # type: ignore[call-overload]
+            for entry in unit.entries:
+                if entry.is_dir:
+                    self._write_whole(entry, _Piece(0, 0, b"", STORED))
+                else:
+                    self._write_whole(entry, next(pieces))
+            return
+        piece, raw = result  # type: ignore[misc]
+        self._write_chunk(unit, piece, raw)
+
+    def _write(self, data: bytes) -> None:
+        self.out.write(data)
+        self._offset += len(data)
+
+    def _local_header(
+        self,
+        name: bytes,
+        flags: int,
+        method: int,
+        dos: tuple[int, int],
+        crc: int,
+        csize: int,
+        usize: int,
+        force64: bool,
+    ) -> bytes:
+        """Build a local file header; sizes move to a zip64 extra field when they need it."""
+        zip64 = force64 or usize >= self.zip64 or csize >= self.zip64
+        extra = struct.pack("<HHQQ", 1, 16, usize, csize) if zip64 else b""
+        header = _LOCAL.pack(
+            0x04034B50, 45 if zip64 else 20, flags, method, dos[0], dos[1], crc,
+            ZIP64_LIMIT if zip64 else csize, ZIP64_LIMIT if zip64 else usize, len(name),
+            len(extra),
+        )  # fmt: skip
+        return header + name + extra
+
+    def _entry_meta(self, entry: ZipEntry) -> tuple[bytes, int, tuple[int, int], int]:
+        name = entry.name.encode("utf-8")
+        flags = 0 if name.isascii() else 0x800
+        if entry.is_dir:
+            attr = ((0o040000 | 0o755) << 16) | 0x10
+        else:
+            attr = (0o100000 | (0o755 if entry.mode & 0o111 else 0o644)) << 16
+        return name, flags, dos_datetime(entry.mtime), attr
+
+    def _write_whole(self, entry: ZipEntry, piece: _Piece) -> None:
+        name, flags, dos, attr = self._entry_meta(entry)
+        offset = self._offset
+        csize = len(piece.payload)
+        self._write(
+            self._local_header(name, flags, piece.method, dos, piece.crc, csize, piece.size, False)
+        )
+        self._write(piece.payload)
+        self.stats.central.append(
+            _Central(name, flags, piece.method, dos, piece.crc, csize, piece.size, attr, offset)
+        )
+
+    def _write_chunk(self, unit: _Unit, piece: _Piece, raw: bytes) -> None:
+        """Stream one chunk of a large entry; patch its header after the last chunk."""
+        entry = unit.entries[0]
+        index, offset, length = unit.chunk  # type: ignore[misc]
+        if index == 0:
+            name, flags, dos, attr = self._entry_meta(entry)
+            force64 = entry.size >= self.zip64 - (self.zip64 >> 6)
+            method = STORED if raw else DEFLATED
+            header_at = self._offset
+            self._write(self._local_header(name, flags, method, dos, 0, 0, 0, force64))
+            self._stream = _Stream(entry, header_at, self._offset, method, force64, name, flags,
+                                   dos, attr)  # fmt: skip
+        stream = self._stream
+        if stream.method == STORED:
+            self._write(raw or _read_exact(entry.path or "", offset, length, entry.size))
+        else:
+            self._write(piece.payload)
+        stream.crc = isal_zlib.crc32_combine(stream.crc, piece.crc, length) if index else piece.crc
+        if index == unit.chunks - 1:
+            self._close_stream(stream)
+
+    def _close_stream(self, stream: _Stream) -> None:
+        """Patch the local header of a streamed entry; store it if deflate did not shrink it."""
+        entry = stream.entry
+        csize = self._offset - stream.data_at
+        if stream.method == DEFLATED and csize >= entry.size:
+            self.out.seek(stream.data_at)
+            self.out.truncate()
+            self._offset = stream.data_at
+            for offset in range(0, entry.size, self.chunk_size):
+                length = min(self.chunk_size, entry.size - offset)
+                self._write(_read_exact(entry.path or "", offset, length, entry.size))
+            stream.method = STORED
+            csize = entry.size
+        header = self._local_header(
+            stream.name, stream.flags, stream.method, stream.dos, stream.crc, csize, entry.size,
+            stream.force64,
+        )  # fmt: skip
+        if len(header) != stream.data_at - stream.header_at:
+            raise OperationFailed(f"{entry.name}: compressed size crossed the zip64 limit")
+        self.out.seek(stream.header_at)
+        self.out.write(header)
+        self.out.seek(self._offset)
+        self.stats.central.append(
+            _Central(stream.name, stream.flags, stream.method, stream.dos, stream.crc, csize,
+                     entry.size, stream.attr, stream.header_at)
+        )  # fmt: skip
+
+    def _finish(self) -> None:
+        """Write the central directory and the end records (zip64 ones when needed)."""
+        central_at = self._offset
+        for rec in self.stats.central:
+            extra_fields = []
+            usize, csize, offset = rec.usize, rec.csize, rec.offset
+            if usize >= self.zip64:
+                extra_fields.append(usize)
+                usize = ZIP64_LIMIT
+            if csize >= self.zip64:
+                extra_fields.append(csize)
+                csize = ZIP64_LIMIT
+            if offset >= self.zip64:
+                extra_fields.append(offset)
+                offset = ZIP64_LIMIT
+            extra = b""
+            if extra_fields:
+                extra = struct.pack(f"<HH{len(extra_fields)}Q", 1, 8 * len(extra_fields),
+                                    *extra_fields)  # fmt: skip
+            version = 45 if extra_fields else 20
+            header = _CENTRAL.pack(
+                0x02014B50, _MADE_BY_UNIX | version, version, rec.flags, rec.method, rec.dos[0],
+                rec.dos[1], rec.crc, csize, usize, len(rec.name), len(extra), 0, 0, 0, rec.attr,
+                offset,
+            )  # fmt: skip
+            self._write(header + rec.name + extra)
+        central_size = self._offset - central_at
+        count = len(self.stats.central)
+        if count >= self.zip64_count or central_at >= self.zip64 or central_size >= self.zip64:
+            eocd64_at = self._offset
+            self._write(_EOCD64.pack(0x06064B50, 44, _MADE_BY_UNIX | 45, 45, 0, 0, count, count,
+                                     central_size, central_at))  # fmt: skip
+            self._write(_LOCATOR64.pack(0x07064B50, 0, eocd64_at, 1))
+            self._write(_EOCD.pack(0x06054B50, 0, 0, 0xFFFF, 0xFFFF, ZIP64_LIMIT, ZIP64_LIMIT, 0))
+        else:
+            self._write(_EOCD.pack(0x06054B50, 0, 0, count, count, central_size, central_at, 0))
+        self.stats.entries = count
+        self.stats.size = self._offset
+
+
+@dataclass
+class _Stream:
+    """The state of a large entry being written chunk by chunk."""
+
+    entry: ZipEntry
+    header_at: int
+    data_at: int
+    method: int
+    force64: bool
+    name: bytes
+    flags: int
+    dos: tuple[int, int]
+    attr: int
+    crc: int = 0
+
+
+def write_zip(
+    out: BinaryIO, entries: Sequence[ZipEntry], level: str = "fast", **options
+) -> ZipStats:
+    """Write `entries` (already in archive order) as a zip to `out`; see ZipWriter options."""
+    return ZipWriter(out, level, **options).write(entries)

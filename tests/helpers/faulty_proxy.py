@@ -78,6 +78,7 @@ class FaultyProxy:
         self.connections = 0
         self.faults_applied: list[str] = []
         self.request_lines: list[str] = []
+        self.request_heads: list[str] = []
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.1)
         self.port = self._listener.getsockname()[1]
@@ -183,8 +184,7 @@ class FaultyProxy:
                     _shutdown_write(sink)
                     return
                 if sniff and forwarded == 0:
-                    with self._lock:
-                        self.request_lines.append(block.split(b"\r\n", 1)[0].decode("latin-1"))
+                    self._record_head(block)
                 if hold:
                     self._stopping.wait()
                     return
@@ -199,6 +199,13 @@ class FaultyProxy:
             for sock in pair:
                 _close(sock)
 
+    def _record_head(self, data: bytes) -> None:
+        """Remember the first request line and head of a connection (for assertions)."""
+        head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+        with self._lock:
+            self.request_lines.append(head.split("\r\n", 1)[0])
+            self.request_heads.append(head)
+
     def _read_request(self, client: socket.socket) -> bytes:
         """Read one request (headers and a Content-Length body); return its head."""
         data = b""
@@ -209,8 +216,7 @@ class FaultyProxy:
                     return data
                 data += block
             head, _, body = data.partition(b"\r\n\r\n")
-            with self._lock:
-                self.request_lines.append(head.split(b"\r\n", 1)[0].decode("latin-1"))
+            self._record_head(data)
             length = 0
             for line in head.split(b"\r\n")[1:]:
                 name, _, value = line.partition(b":")

@@ -305,6 +305,33 @@ class Repository:
             return found.record
         raise PackageConflict(f"{package_id} {version} kept changing; delete again")
 
+    def records_with_etags(
+        self, package_id: str | None = None
+    ) -> Iterator[tuple[PackageRecord, str]]:
+        """Yield (record, etag) of one package, or of the feed grouped by id, for retention.
+
+        The etag is what `delete_if_unchanged` compares, so a plan made from this listing
+        never deletes a version re-pushed or overwritten after it was read.
+        """
+        prefix = (
+            PACKAGES_PREFIX if package_id is None else f"{PACKAGES_PREFIX}{id_key(package_id)}/"
+        )
+        return self._entries_under(prefix)
+
+    def delete_if_unchanged(self, record: PackageRecord, etag: str) -> bool:
+        """Delete a version only if its record still has `etag`: record first, then blob.
+
+        Return False (and change nothing) when the record was changed or removed meanwhile.
+        """
+        key = _record_key_of(record)
+        try:
+            self.storage.delete_record(key, if_match=etag)
+        except (PreconditionFailed, ObjectNotFound):
+            return False
+        self._cache.pop(key, None)
+        self._delete_blob(record.blob)
+        return True
+
     def set_listed(self, package_id: str, version: str, listed: bool) -> PackageRecord:
         """List or unlist a version (NuGet's delete) by compare-and-swap of its record."""
         parsed = parse_version(version)
@@ -335,19 +362,24 @@ class Repository:
 
     def _records_under(self, prefix: str) -> Iterator[PackageRecord]:
         """Yield the records below a prefix: one listing, re-reading only changed records."""
+        for record, _ in self._entries_under(prefix):
+            yield record
+
+    def _entries_under(self, prefix: str) -> Iterator[tuple[PackageRecord, str]]:
+        """Yield (record, etag) below a prefix in key order, re-reading only changed records."""
         for info in self.storage.list(prefix):
             if not is_record_key(info.key):
                 continue
             listed_etag = getattr(info, "etag", None)
             cached = self._cache.get(info.key)
             if listed_etag and cached and cached[0] == listed_etag:
-                yield cached[1]
+                yield cached[1], cached[0]
                 continue
             found = self._read(info.key)
             if found is not None:
                 if listed_etag and found.etag != listed_etag:
                     self._cache.pop(info.key, None)  # changed under us: never trust this pair
-                yield found.record
+                yield found.record, found.etag
 
 
 def _format_of(filename: str, default_format: str | None) -> str:

@@ -49,14 +49,7 @@ def create_app(config: FeedConfig, storage: Storage | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = config.max_package_bytes + MULTIPART_SLACK
     app.json.sort_keys = False  # type: ignore[attr-defined]
     store = storage if storage is not None else open_storage(config.storage)
-    limits = Limits(
-        max_package_bytes=config.max_package_bytes,
-        max_uncompressed_bytes=config.max_uncompressed_bytes,
-        max_entries=config.max_entries,
-        max_ratio=config.max_ratio,
-        max_nuspec_bytes=config.max_nuspec_bytes,
-    )
-    repository = Repository(store, limits, config.clock, config.upload_dir)
+    repository = repository_for(config, store)
     keys = KeyStore(store, config.api_keys, config.clock)
     app.extensions[EXTENSION] = FeedServices(config, repository, keys)
     octopus.init_app(app)
@@ -64,6 +57,23 @@ def create_app(config: FeedConfig, storage: Storage | None = None) -> Flask:
     app.add_url_rule("/health", "health", health)
     app.register_error_handler(Exception, handle_error)
     return app
+
+
+def limits_for(config: FeedConfig) -> Limits:
+    """Return the archive limits the configuration sets."""
+    return Limits(
+        max_package_bytes=config.max_package_bytes,
+        max_uncompressed_bytes=config.max_uncompressed_bytes,
+        max_entries=config.max_entries,
+        max_ratio=config.max_ratio,
+        max_nuspec_bytes=config.max_nuspec_bytes,
+    )
+
+
+def repository_for(config: FeedConfig, storage: Storage | None = None) -> Repository:
+    """Return the repository core over the configured storage, for servers and direct CLI use."""
+    store = storage if storage is not None else open_storage(config.storage)
+    return Repository(store, limits_for(config), config.clock, config.upload_dir)
 
 
 def health() -> Response:

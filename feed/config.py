@@ -44,7 +44,7 @@ class FeedConfig:
 _ENV_FIELDS = {
     "OCTOPACK_STORAGE": ("storage", str),
     "OCTOPACK_PRIVATE": ("private", "bool"),
-    "OCTOPACK_MAX_PACKAGE_BYTES": ("max_package_bytes", int),
+    "OCTOPACK_MAX_PACKAGE_BYTES": ("max_package_bytes", "size"),
     "OCTOPACK_MAX_UNCOMPRESSED_BYTES": ("max_uncompressed_bytes", int),
     "OCTOPACK_MAX_ENTRIES": ("max_entries", int),
     "OCTOPACK_UPLOAD_DIR": ("upload_dir", str),
@@ -52,6 +52,26 @@ _ENV_FIELDS = {
     "OCTOPACK_PORT": ("port", int),
     "OCTOPACK_WORKERS": ("workers", int),
 }
+
+
+_UNITS = {"": 1, "B": 1, "K": 1024, "KB": 1024, "KIB": 1024, "M": 1024**2, "MB": 1024**2}
+_UNITS |= {"MIB": 1024**2, "G": GIB, "GB": GIB, "GIB": GIB, "T": 1024 * GIB, "TB": 1024 * GIB}
+
+
+def parse_size(text: str) -> int:
+    """Read a byte count like 1048576, 500K, 10M or 8G (binary units); refuse anything else."""
+    cleaned = text.strip().upper().replace(" ", "")
+    number = cleaned.rstrip("KMGTIB")
+    unit = cleaned[len(number) :]
+    try:
+        value = int(number) * _UNITS[unit]
+    except (ValueError, KeyError):
+        raise BadRequest(
+            f"size {text!r} is not a byte count like 1048576, 500K, 10M or 8G"
+        ) from None
+    if value <= 0:
+        raise BadRequest(f"size {text!r} must be positive")
+    return value
 
 
 def parse_bool(name: str, text: str) -> bool:
@@ -74,6 +94,8 @@ def config_from_env(environ: Mapping[str, str] | None = None, **overrides: objec
         text = environ[var]
         if kind == "bool":
             values[name] = parse_bool(var, text)
+        elif kind == "size":
+            values[name] = parse_size(text)
         elif kind is int:
             try:
                 values[name] = int(text)

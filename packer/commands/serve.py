@@ -1,0 +1,232 @@
+"""`octopack serve` (the feed under gunicorn) and `octopack keys` (API key administration)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from packer.commands import output_format_option, print_json, report_errors
+from packer.errors import BadInput, OperationFailed
+
+SCOPES = ("read", "push", "admin")
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="Address to bind (or OCTOPACK_HOST) [127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port (or OCTOPACK_PORT) [8080].")
+@click.option(
+    "--storage",
+    metavar="PATH|s3://bucket/prefix",
+    default=None,
+    help="Where packages live (or OCTOPACK_STORAGE) [./data].",
+)
+@click.option(
+    "--api-key",
+    "--apiKey",
+    "api_keys",
+    multiple=True,
+    metavar="KEY",
+    help="An admin API key (repeatable; also OCTOPACK_API_KEY). Without any key and with "
+    "none stored, the first start creates an admin key and prints it once.",
+)
+@click.option("--workers", type=int, default=None, help="Worker processes [2 x cores].")
+@click.option(
+    "--private", is_flag=True, default=None, help="Reads need a key (or OCTOPACK_PRIVATE)."
+)
+@click.option(
+    "--max-package-size",
+    metavar="SIZE",
+    default=None,
+    help="Refuse larger uploads with 413, e.g. 500M or 8G (or OCTOPACK_MAX_PACKAGE_BYTES) [8G].",
+)
+@click.option("--upload-dir", default=None, help="Where uploads are spooled [the temp dir].")
+@report_errors
+def serve_command(
+    host: str | None,
+    port: int | None,
+    storage: str | None,
+    api_keys: tuple[str, ...],
+    workers: int | None,
+    private: bool | None,
+    max_package_size: str | None,
+    upload_dir: str | None,
+) -> None:
+    """Run the package feed (Octopus, NuGet v2 and v3 dialects) under gunicorn."""
+    from feed.config import config_from_env, parse_size
+    from feed.server import run
+
+    if workers is not None and workers < 1:
+        raise BadInput(f"--workers {workers} must be at least 1")
+    config = config_from_env(
+        host=host,
+        port=port,
+        storage=storage,
+        api_keys=api_keys,
+        workers=workers,
+        private=private,
+        max_package_bytes=parse_size(max_package_size) if max_package_size else None,
+        upload_dir=upload_dir,
+    )
+    run(config)
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """Create, list and revoke feed API keys (scopes read, push, admin).
+
+    Works on the storage directly (--storage) or through a running feed (--server with an
+    admin --api-key).
+    """
+
+
+def target_options(func: Any) -> Any:
+    """Add --storage, --server and --api-key to a keys command."""
+    func = click.option(
+        "--storage", metavar="PATH|s3://bucket/prefix", help="Work on this storage directly."
+    )(func)
+    func = click.option(
+        "--server", envvar="OCTOPACK_SERVER", metavar="URL", help="Feed URL (or OCTOPACK_SERVER)."
+    )(func)
+    func = click.option(
+        "--api-key",
+        "--apiKey",
+        "api_key",
+        envvar="OCTOPACK_API_KEY",
+        metavar="KEY",
+        help="An admin key for --server (or OCTOPACK_API_KEY).",
+    )(func)
+    return func
+
+
+class _Direct:
+    """Key administration on storage, through the feed's KeyStore."""
+
+    def __init__(self, location: str) -> None:
+        from feed.auth import KeyStore
+        from storage import StorageError, open_storage
+
+        try:
+            self.keys = KeyStore(open_storage(location))
+        except (StorageError, ValueError) as error:
+            raise BadInput(f"cannot open storage {location!r}: {error}") from None
+
+    def create(self, scope: str, name: str | None) -> dict[str, str]:
+        key, plain = self.keys.create(scope, name)
+        return {**key.public(), "key": plain}
+
+    def list(self) -> list[dict[str, str]]:
+        return [k.public() for k in self.keys.list()]
+
+    def revoke(self, name: str) -> dict[str, str]:
+        return self.keys.revoke(name).public()
+
+
+class _Remote:
+    """Key administration through a feed's admin endpoints."""
+
+    def __init__(self, server: str, api_key: str | None) -> None:
+        if not api_key:
+            raise BadInput("--server needs an admin --api-key (or OCTOPACK_API_KEY)")
+        self.base = server.rstrip("/") + "/api/octopack/keys"
+        self.headers = {"X-Octopus-ApiKey": api_key}
+
+    def _call(self, method: str, url: str, **kwargs: Any) -> Any:
+        import requests
+
+        try:
+            response = requests.request(method, url, headers=self.headers, timeout=30, **kwargs)
+        except requests.RequestException as error:
+            raise OperationFailed(f"cannot reach {url}: {error}") from None
+        try:
+            document = response.json()
+        except ValueError:
+            document = None
+        if response.status_code >= 400:
+            message = (document or {}).get("ErrorMessage") if isinstance(document, dict) else None
+            raise OperationFailed(
+                f"{url} answered {response.status_code}: {message or response.reason}"
+            )
+        return document
+
+    def create(self, scope: str, name: str | None) -> dict[str, str]:
+        return self._call("POST", self.base, json={"scope": scope, "name": name})
+
+    def list(self) -> list[dict[str, str]]:
+        return self._call("GET", self.base)["keys"]
+
+    def revoke(self, name: str) -> dict[str, str]:
+        from urllib.parse import quote
+
+        return self._call("DELETE", f"{self.base}/{quote(name, safe='')}")
+
+
+def _target(storage: str | None, server: str | None, api_key: str | None) -> _Direct | _Remote:
+    """Pick direct storage access or the feed's admin API."""
+    if storage:
+        return _Direct(storage)
+    if server:
+        return _Remote(server, api_key)
+    raise BadInput("say where the keys live: --storage LOCATION, or --server URL --api-key KEY")
+
+
+@keys_group.command("create")
+@click.option("--scope", type=click.Choice(SCOPES), required=True, help="What the key may do.")
+@click.option("--name", default=None, help="A name to revoke it by [scope-random].")
+@target_options
+@output_format_option
+@report_errors
+def create_command(
+    scope: str,
+    name: str | None,
+    storage: str | None,
+    server: str | None,
+    api_key: str | None,
+    output_format: str,
+) -> None:
+    """Create a key and print it; it is stored hashed and never shown again."""
+    created = _target(storage, server, api_key).create(scope, name)
+    if output_format == "json":
+        print_json(created)
+        return
+    click.echo(created["key"])
+    click.echo(
+        f"created API key {created['name']!r} with scope {created['scope']}; "
+        "this is the only time it is shown",
+        err=True,
+    )
+
+
+@keys_group.command("list")
+@target_options
+@output_format_option
+@report_errors
+def list_command(
+    storage: str | None, server: str | None, api_key: str | None, output_format: str
+) -> None:
+    """List key names, scopes and creation times (never the keys)."""
+    keys = _target(storage, server, api_key).list()
+    if output_format == "json":
+        print_json({"keys": keys})
+        return
+    for key in keys:
+        click.echo(f"{key['name']}\t{key['scope']}\t{key['created']}")
+
+
+@keys_group.command("revoke")
+@click.argument("name")
+@target_options
+@output_format_option
+@report_errors
+def revoke_command(
+    name: str, storage: str | None, server: str | None, api_key: str | None, output_format: str
+) -> None:
+    """Revoke a key by name; every feed process refuses it from now on."""
+    revoked = _target(storage, server, api_key).revoke(name)
+    if output_format == "json":
+        print_json({**revoked, "revoked": True})
+        return
+    click.echo(f"revoked API key {revoked['name']!r} ({revoked['scope']})")
+
+
+COMMANDS = [serve_command, keys_group]

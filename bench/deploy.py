@@ -1,0 +1,112 @@
+"""Extraction benchmark: `octopack deploy --file` beside `unzip -q` on the same big zip.
+
+Builds (once) a zip of at least 300 MB and 15,000 files under /tmp from Python library
+folders with `zip -r -q`, then times both extractions in the same run, alternating, and
+reports wall time, the ratio to unzip and each process's peak RSS (from wait4).
+
+    python3 bench/deploy.py [--rounds 2] [--work /tmp/octopack-bench] [--source DIR]...
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+MIN_ZIP_BYTES = 300 * 1000 * 1000
+MIN_FILES = 15_000
+ZIP_NAME = "Bench.Big.1.0.0.zip"
+
+
+def default_sources() -> list[str]:
+    """Python library folders of this machine, biggest-yield first."""
+    found = sorted(glob.glob("/usr/lib/python3*"))
+    found += sorted(glob.glob("/root/.pyenv/versions/3.1[0-9]*/lib"), reverse=True)
+    found += sorted(glob.glob("/usr/local/lib/python3*"))
+    return [path for path in found if os.path.isdir(path)]
+
+
+def build_zip(work: Path, sources: list[str]) -> Path:
+    """Zip sources until the archive holds >= 300 MB and >= 15,000 files; reuse if present."""
+    target = work / ZIP_NAME
+    if target.exists() and target.stat().st_size >= MIN_ZIP_BYTES:
+        return target
+    work.mkdir(parents=True, exist_ok=True)
+    partial = work / "building.zip"
+    partial.unlink(missing_ok=True)
+    for source in sources:
+        print(f"zip -r -q adding {source}", flush=True)
+        subprocess.run(["zip", "-r", "-q", str(partial), source], check=True)
+        if partial.stat().st_size >= MIN_ZIP_BYTES and _count_files(partial) >= MIN_FILES:
+            os.replace(partial, target)
+            return target
+    raise SystemExit(f"sources {sources} give only {partial.stat().st_size} bytes; add --source")
+
+
+def _count_files(path: Path) -> int:
+    """Count the file entries of a zip (directories excluded)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        return sum(1 for info in archive.infolist() if not info.is_dir())
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
+    """Run a command; return (wall seconds, peak RSS in KiB) of that child alone."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{command[:3]} failed with exit code {process.returncode}")
+    return elapsed, usage.ru_maxrss
+
+
+def main() -> None:
+    """Build the zip, run both extractions alternately, print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/octopack-bench"))
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--source", action="append", help="folder to zip (repeatable)")
+    args = parser.parse_args()
+    if not shutil.which("unzip") or not shutil.which("zip"):
+        raise SystemExit("the benchmark needs zip and unzip (apt-get install zip unzip)")
+    package = build_zip(args.work, args.source or default_sources())
+    size, files = package.stat().st_size, _count_files(package)
+    print(f"package {package}: {size / 1e6:.0f} MB, {files} files")
+    with open(package, "rb") as stream:  # warm the page cache for both contenders alike
+        while stream.read(1 << 24):
+            pass
+    repo = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=str(repo))
+    results: dict[str, list[tuple[float, int]]] = {"unzip -q": [], "octopack deploy --file": []}
+    for round_number in range(args.rounds):
+        for name in results:
+            out = args.work / f"out-{round_number}-{name.split()[0]}"
+            shutil.rmtree(out, ignore_errors=True)
+            if name.startswith("unzip"):
+                command = ["unzip", "-q", str(package), "-d", str(out)]
+            else:
+                command = [sys.executable, "-c", "from packer.cli import main; main()",
+                           "deploy", "--file", str(package), "--root", str(out)]  # fmt: skip
+            results[name].append(timed(command, env))
+            shutil.rmtree(out, ignore_errors=True)
+    best = {name: min(runs) for name, runs in results.items()}
+    reference = best["unzip -q"][0]
+    for name, runs in results.items():
+        seconds = min(run[0] for run in runs)
+        peak = max(run[1] for run in runs) / 1024
+        print(
+            f"{name:24s} best {seconds:6.2f} s  ratio {seconds / reference:4.2f}x unzip  "
+            f"peak RSS {peak:6.1f} MiB  runs {[round(r[0], 2) for r in runs]}"
+        )
+
+
+if __name__ == "__main__":
+    main()

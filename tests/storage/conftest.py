@@ -1,0 +1,46 @@
+"""Fixtures for the storage contract suite: every test runs on disk and on S3 over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from storage import Storage
+from storage.disk import DiskStorage
+from storage.s3 import MIN_PART_SIZE, S3Storage, make_client
+from tests.helpers.moto_server import create_bucket, moto_s3_endpoint
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """One moto S3 server on loopback for the whole session, stopped at its end."""
+    with moto_s3_endpoint() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def s3_client(moto_endpoint: str):  # noqa: ANN201
+    """One client configured as S3Storage builds it, shared (clients are thread-safe)."""
+    return make_client(moto_endpoint)
+
+
+@pytest.fixture
+def bucket(moto_endpoint: str) -> str:
+    """A fresh, empty bucket per test."""
+    return create_bucket(moto_endpoint)
+
+
+@pytest.fixture(params=["disk", "s3"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def storage(backend: str, request: pytest.FixtureRequest, tmp_path) -> Storage:  # noqa: ANN001
+    """A fresh, empty store of the parametrised backend (S3 uses the smallest part size)."""
+    if backend == "disk":
+        return DiskStorage(tmp_path / "store")
+    bucket = request.getfixturevalue("bucket")
+    client = request.getfixturevalue("s3_client")
+    return S3Storage(bucket, "feed", client=client, part_size=MIN_PART_SIZE)

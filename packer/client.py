@@ -266,8 +266,11 @@ class FeedClient:
             delay = min(self.max_backoff, max(delay, float(retry_after)))
         self._sleep(delay)
 
-    def _get(self, url: str, what: str, **kwargs: Any) -> requests.Response:
+    def _get(
+        self, url: str, what: str, retries: int | None = None, **kwargs: Any
+    ) -> requests.Response:
         """GET with retries on network errors and 5xx; return the first non-retryable answer."""
+        retries = self.retries if retries is None else retries
         attempt = 0
         while True:
             try:
@@ -278,7 +281,7 @@ class FeedClient:
             except _NETWORK_ERRORS as error:
                 response = None
                 failure = f"cannot reach {self.server}: {error.__class__.__name__}"
-            if attempt >= self.retries:
+            if attempt >= retries:
                 raise OperationFailed(f"{what} failed after {attempt + 1} attempts: {failure}")
             self._wait(attempt, response)
             attempt += 1
@@ -304,10 +307,13 @@ class FeedClient:
 
     # -- package detail ---------------------------------------------------------------------
 
-    def find_detail(self, package_id: str, version: str) -> dict[str, Any] | None:
+    def find_detail(
+        self, package_id: str, version: str, retries: int | None = None
+    ) -> dict[str, Any] | None:
         """The package resource, or None when the feed has no such version."""
         what = f"reading {package_id} {version} from {self.server}"
-        response = self._get(self._url(self._package_path(package_id, version)), what)
+        url = self._url(self._package_path(package_id, version))
+        response = self._get(url, what, retries)
         if response.status_code == 404:
             return None
         if response.status_code != 200:
@@ -389,7 +395,7 @@ class FeedClient:
     def _landed(self, package_id: str, version: str, local_sha: str) -> dict[str, Any] | None:
         """The feed's resource when it holds exactly our bytes; None when not (or unknown)."""
         try:
-            detail = self.find_detail(package_id, version)
+            detail = self.find_detail(package_id, version, retries=0)
         except OperationFailed:
             return None
         if detail and str(detail.get("Sha256", "")).lower() == local_sha:

@@ -35,8 +35,6 @@ FORMAT_BY_EXTENSION = {
 """The archive format behind each file extension (`.tgz` is a tar.gz, `.tbz` a tar.bz2)."""
 
 _ID_RE = re.compile(r"\w+(?:[.-]\w+)*", re.ASCII)
-# Longest first, so `.tar.gz` is one extension and never `.gz` after an id ending in `.tar`.
-_SUFFIXES = tuple(sorted(EXTENSIONS, key=len, reverse=True))
 _EXPECTED_NAME = (
     "expected the form Id.Version.ext, e.g. Acme.Web.1.0.0.zip, with ext one of "
     + ", ".join("." + e for e in EXTENSIONS)
@@ -79,7 +77,7 @@ def id_key(package_id: str) -> str:
 def split_extension(name: str) -> tuple[str, str] | None:
     """Split `Acme.1.0.tar.gz` into (`Acme.1.0`, `tar.gz`); None for an unknown extension."""
     lowered = name.lower()
-    for extension in _SUFFIXES:
+    for extension in EXTENSIONS:
         if lowered.endswith("." + extension):
             return name[: -len(extension) - 1], extension
     return None

@@ -108,11 +108,6 @@ class NuGetVersion:
                 )
             numbers.append(value)
         label_tuple = tuple(labels.split(".")) if labels else ()
-        for label in label_tuple:
-            if len(label) > 1 and label[0] == "0" and label.isdigit():
-                raise InvalidVersion(
-                    f"invalid version {text!r}: numeric label {label!r} has a leading zero"
-                )
         return cls(*numbers, release_labels=label_tuple, metadata=metadata, original=text)
 
     @property

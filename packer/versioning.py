@@ -8,7 +8,7 @@ NuGet's interval notation and floating forms (`1.*`, `1.2.*-*`, `*`, `1.0.0-beta
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from packer.errors import InvalidRange, InvalidVersion
@@ -28,6 +28,7 @@ MAX_PART = 2_147_483_647
 """NuGet stores each number as a signed 32-bit int; larger numbers no NuGet client can read."""
 MAX_VERSION_LENGTH = 128
 """Longest version text accepted: it names a directory in storage (nuget.org allows 64)."""
+MAX_RANGE_LENGTH = 2 * MAX_VERSION_LENGTH + 8
 
 _IDENT = r"[0-9A-Za-z-]+"
 _VERSION_RE = re.compile(
@@ -305,15 +306,16 @@ def _parse_float(text: str, whole: str) -> FloatSpec:
         if _FLOAT_EXACT_RE.fullmatch(numbers_text) is None:
             raise fail(f"{numbers_text!r} in {text!r} is not 1 to 4 numbers")
         fixed = numbers_text
-    numbers = tuple(int(p) for p in fixed.split(".")) if fixed else ()
-    if any(n > MAX_PART for n in numbers):
+    pieces = fixed.split(".") if fixed else []
+    if any(len(p) > 10 or int(p) > MAX_PART for p in pieces):
         raise fail(f"a number in {text!r} is larger than {MAX_PART}")
+    numbers = tuple(int(p) for p in pieces)
     if "*" not in numbers_text:
         numbers += (0,) * (4 - len(numbers))
     return FloatSpec(numbers=numbers, label_prefix=label_prefix, text=text)
 
 
-def _check_label_prefix(prefix: str, text: str, fail) -> None:
+def _check_label_prefix(prefix: str, text: str, fail: Callable[[str], InvalidRange]) -> None:
     """Refuse a floating label prefix that no valid label could start with."""
     if prefix == "":
         return
@@ -360,6 +362,11 @@ class VersionRange:
             raise InvalidRange(f"invalid version range {text!r}: not a string")
         if not text:
             raise InvalidRange("invalid version range '': it is empty")
+        if len(text) > MAX_RANGE_LENGTH:
+            raise InvalidRange(
+                f"invalid version range {text[:40]!r}...: it is {len(text)} characters long, "
+                f"at most {MAX_RANGE_LENGTH} are allowed"
+            )
         if text != text.strip():
             raise InvalidRange(
                 f"invalid version range {text!r}: it has leading or trailing whitespace"

@@ -220,3 +220,18 @@ def test_built_names_parse_back(package_id: str, version: str, extension: str) -
     if not any(segment.isdigit() for segment in package_id.replace("-", ".").split(".")):
         assert parsed.id == package_id
         assert parsed.version.original == version
+
+
+_noise = st.text(alphabet=st.sampled_from("Acme019.-+_ /\\\x00zipnupkgtar"), max_size=30)
+
+
+@given(st.one_of(_noise, st.text(max_size=20)))
+def test_any_name_parses_or_fails_with_bad_input_only(name: str) -> None:
+    """Hostile upload names never raise anything but BadInput, and a parse keeps the name."""
+    try:
+        parsed = parse_package_filename(name)
+    except BadInput as error:
+        assert "expected the form Id.Version.ext" in str(error)
+    else:
+        assert parsed.name.lower() == name.lower()
+        assert is_valid_id(parsed.id)

@@ -1,0 +1,287 @@
+"""`octopack push`, `import` and `versions` end to end against a real feed on loopback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from packer.cli import main
+from packer.client import FeedClient, file_sha256
+from tests.helpers.feed_server import running_feed
+from tests.packer.test_client import ADMIN_KEY, make_package
+
+NUSPEC = """<?xml version="1.0" encoding="utf-8"?>
+<package xmlns="http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd">
+  <metadata>
+    <id>{id}</id>
+    <version>{version}</version>
+    <authors>tests</authors>
+    <description>A package from a NuGet folder feed.</description>
+  </metadata>
+</package>
+"""
+CONTENT_TYPES = """<?xml version="1.0" encoding="utf-8"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">
+  <Default Extension="nuspec" ContentType="application/octet" />
+  <Default Extension="txt" ContentType="application/octet" />
+  <Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml" />
+</Types>
+"""
+
+
+def make_nupkg(path: Path, package_id: str, version: str) -> Path:
+    """A minimal real nupkg: nuspec at the root, content types, one content file."""
+    import zipfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"{package_id}.nuspec", NUSPEC.format(id=package_id, version=version))
+        archive.writestr("[Content_Types].xml", CONTENT_TYPES)
+        archive.writestr("content/readme.txt", "hello from nuget\n")
+    return path
+
+
+@pytest.fixture
+def feed(tmp_path: Path) -> Iterator:
+    with running_feed(tmp_path / "feed", api_keys=[ADMIN_KEY]) as server:
+        yield server
+
+
+def octopack(*args: str, env: dict[str, str] | None = None) -> Result:
+    """Run the real CLI in-process; stdout and stderr stay apart."""
+    return CliRunner(env={"OCTOPACK_SERVER": None, "OCTOPACK_API_KEY": None, **(env or {})}).invoke(
+        main, list(args), catch_exceptions=False
+    )
+
+
+def push(feed, *args: str) -> Result:
+    return octopack("push", *args, "--server", feed.url, "--api-key", ADMIN_KEY)
+
+
+def results(result: Result) -> list[dict[str, str]]:
+    return json.loads(result.stdout)["results"]
+
+
+def feed_versions(feed, package_id: str) -> list[str]:
+    with FeedClient(feed.url) as client:
+        return [v.version for v in client.versions(package_id, include_prerelease=True)]
+
+
+# -- push ----------------------------------------------------------------------------------
+
+
+def test_push_created_conflict_kept_overwritten(feed, tmp_path: Path) -> None:
+    first = make_package(tmp_path / "a", "Hello.App.1.0.0.zip", b"one")
+    second = make_package(tmp_path / "b", "Hello.App.1.0.0.zip", b"two")
+
+    created = push(feed, str(first), "--output-format", "json")
+    assert created.exit_code == 0, created.output
+    assert results(created) == [
+        {
+            "file": str(first),
+            "id": "Hello.App",
+            "version": "1.0.0",
+            "status": "created",
+            "message": f"pushed to {feed.url}",
+        }
+    ]
+
+    conflict = push(feed, str(second), "--output-format", "json")
+    assert conflict.exit_code == 1
+    assert results(conflict)[0]["status"] == "conflict"
+    assert "already exists" in results(conflict)[0]["message"]
+
+    kept = push(feed, str(second), "--overwrite-mode", "ignore-if-exists", "--output-format=json")
+    assert (kept.exit_code, results(kept)[0]["status"]) == (0, "kept")
+
+    over = push(feed, str(second), "--overwriteMode", "OverwriteExisting", "--output-format=json")
+    assert (over.exit_code, results(over)[0]["status"]) == (0, "overwritten")
+    with FeedClient(feed.url) as client:
+        assert client.package_detail("Hello.App", "1.0.0")["Sha256"] == file_sha256(second)
+
+
+def test_push_text_output_and_environment_variables(feed, tmp_path: Path) -> None:
+    package = make_package(tmp_path, "Hello.App.2.0.0.zip")
+    env = {"OCTOPACK_SERVER": feed.url, "OCTOPACK_API_KEY": ADMIN_KEY}
+    result = octopack("push", str(package), env=env)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"created: Hello.App 2.0.0 ({package}) pushed to {feed.url}\n"
+    again = octopack("push", str(package), env=env)
+    assert again.exit_code == 1
+    assert again.stdout == ""
+    assert again.stderr.startswith(f"conflict: Hello.App 2.0.0 ({package})")
+
+
+def test_push_several_files_with_one_failing(feed, tmp_path: Path) -> None:
+    one = make_package(tmp_path / "1", "One.App.1.0.0.zip")
+    two = make_package(tmp_path / "2", "Two.App.1.0.0.zip")
+    assert push(feed, str(two)).exit_code == 0
+    three = make_package(tmp_path / "3", "Three.App.1.0.0.zip")
+    result = push(feed, str(one), str(two), str(three), "--output-format", "json")
+    assert result.exit_code == 1
+    assert [(r["id"], r["status"]) for r in results(result)] == [
+        ("One.App", "created"),
+        ("Two.App", "conflict"),
+        ("Three.App", "created"),
+    ]
+
+
+def test_a_missing_file_stops_everything_before_sending(feed, tmp_path: Path) -> None:
+    good = make_package(tmp_path, "Good.App.1.0.0.zip")
+    missing = tmp_path / "Gone.App.1.0.0.zip"
+    result = push(feed, str(good), str(missing))
+    assert result.exit_code == 2
+    assert result.stderr == f"error: package file {str(missing)!r} does not exist\n"
+    assert feed_versions(feed, "Good.App") == []
+
+
+def test_a_bad_file_name_is_exit_2(feed, tmp_path: Path) -> None:
+    misnamed = make_package(tmp_path, "release.zip")
+    result = push(feed, str(misnamed))
+    assert result.exit_code == 2
+    assert "invalid package file name 'release.zip'" in result.stderr
+
+
+def test_a_bad_overwrite_mode_is_exit_2(feed, tmp_path: Path) -> None:
+    package = make_package(tmp_path, "Hello.App.1.0.0.zip")
+    result = push(feed, str(package), "--overwrite-mode", "always")
+    assert result.exit_code == 2
+    assert "unknown overwrite mode 'always'" in result.stderr
+    assert feed_versions(feed, "Hello.App") == []
+
+
+def test_a_wrong_key_is_exit_1_with_a_clear_message(feed, tmp_path: Path) -> None:
+    package = make_package(tmp_path, "Hello.App.1.0.0.zip")
+    result = octopack("push", str(package), "--server", feed.url, "--apiKey", "API-WRONG")
+    assert result.exit_code == 1
+    assert "refused the API key as wrong or revoked" in result.stderr
+    assert feed_versions(feed, "Hello.App") == []
+
+
+def test_no_server_is_exit_2(tmp_path: Path) -> None:
+    package = make_package(tmp_path, "Hello.App.1.0.0.zip")
+    result = octopack("push", str(package))
+    assert result.exit_code == 2
+    assert result.stderr == "error: no feed server: give --server or set OCTOPACK_SERVER\n"
+
+
+# -- versions ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def published(feed, tmp_path: Path):
+    files = [
+        make_package(tmp_path / v, f"Hello.App.{v}.zip")
+        for v in ["1.0.0", "1.2.0", "2.0.0-rc.1", "1.10.0"]
+    ]
+    assert push(feed, *map(str, files)).exit_code == 0
+    return feed
+
+
+def test_versions_json_and_text(published) -> None:
+    result = octopack("versions", "Hello.App", "--server", published.url, "--output-format", "json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["id"] == "Hello.App"
+    assert [v["version"] for v in document["versions"]] == ["1.10.0", "1.2.0", "1.0.0"]
+    assert set(document["versions"][0]) == {"version", "published", "size"}
+    assert document["versions"][0]["size"] > 0
+
+    text = octopack("versions", "hello.app", "--server", published.url, "--prerelease")
+    assert text.stdout.splitlines() == ["2.0.0-rc.1", "1.10.0", "1.2.0", "1.0.0"]
+
+
+def test_versions_range_and_latest(published) -> None:
+    ranged = octopack("versions", "Hello.App", "--server", published.url, "--range", "[1.1,2.0)")
+    assert ranged.stdout.splitlines() == ["1.10.0", "1.2.0"]
+    latest = octopack("versions", "Hello.App", "--server", published.url, "--latest")
+    assert latest.stdout.splitlines() == ["1.10.0"]
+    latest_pre = octopack(
+        "versions", "Hello.App", "--server", published.url, "--latest", "--prerelease"
+    )
+    assert latest_pre.stdout.splitlines() == ["2.0.0-rc.1"]
+
+
+def test_versions_bad_input_and_nothing_found(published) -> None:
+    bad_range = octopack("versions", "Hello.App", "--server", published.url, "--range", "[2,1]")
+    assert bad_range.exit_code == 2 and "[2,1]" in bad_range.stderr
+    bad_id = octopack("versions", "not an id", "--server", published.url)
+    assert bad_id.exit_code == 2 and "not an id" in bad_id.stderr
+    nothing = octopack("versions", "Other.App", "--server", published.url, "--output-format=json")
+    assert nothing.exit_code == 1
+    assert json.loads(nothing.stdout) == {"id": "Other.App", "versions": []}
+    assert nothing.stderr == f"error: no versions of Other.App on {published.url}\n"
+
+
+# -- import --------------------------------------------------------------------------------
+
+
+def mixed_folder(root: Path) -> Path:
+    """An Octopus-style folder and a NuGet folder feed, with bad packages mixed in."""
+    make_package(root / "Hello.App", "Hello.App.1.0.0.zip")
+    make_package(root / "Hello.App", "Hello.App.1.1.0.zip")
+    nuget = make_nupkg(
+        root / "hello.nuget" / "1.0.0" / "hello.nuget.1.0.0.nupkg", "Hello.NuGet", "1.0.0"
+    )
+    (nuget.parent / "hello.nuget.1.0.0.nupkg.sha512").write_text("not a package")
+    (nuget.parent / "hello.nuget.nuspec").write_text(
+        NUSPEC.format(id="Hello.NuGet", version="1.0.0")
+    )
+    (root / "Broken.App").mkdir()
+    (root / "Broken.App" / "Broken.App.1.0.0.zip").write_bytes(b"not a zip at all")
+    make_package(root / "misc", "release-notes.zip")
+    (root / "misc" / "README.txt").write_text("not a package")
+    return root
+
+
+def test_import_reports_each_package(feed, tmp_path: Path) -> None:
+    folder = mixed_folder(tmp_path / "old-feed")
+    args = ["import", str(folder), "--server", feed.url, "--api-key", ADMIN_KEY]
+    result = octopack(*args, "--output-format", "json")
+    assert result.exit_code == 1
+    by_file = {Path(r["file"]).name: r for r in results(result)}
+    assert sorted(by_file) == [
+        "Broken.App.1.0.0.zip",
+        "Hello.App.1.0.0.zip",
+        "Hello.App.1.1.0.zip",
+        "hello.nuget.1.0.0.nupkg",
+        "release-notes.zip",
+    ]
+    assert by_file["Hello.App.1.0.0.zip"]["status"] == "created"
+    assert by_file["Hello.App.1.1.0.zip"]["status"] == "created"
+    assert by_file["hello.nuget.1.0.0.nupkg"]["status"] == "created"
+    assert by_file["hello.nuget.1.0.0.nupkg"]["id"] == "Hello.NuGet"
+    assert by_file["Broken.App.1.0.0.zip"]["status"] == "refused"
+    assert by_file["release-notes.zip"]["status"] == "error"
+    assert "invalid package file name" in by_file["release-notes.zip"]["message"]
+    assert feed_versions(feed, "Hello.App") == ["1.1.0", "1.0.0"]
+    assert feed_versions(feed, "Broken.App") == []
+
+    again = octopack(*args, "--output-format", "json")
+    statuses = {Path(r["file"]).name: r["status"] for r in results(again)}
+    assert statuses["Hello.App.1.0.0.zip"] == "kept"
+    assert statuses["hello.nuget.1.0.0.nupkg"] == "kept"
+
+
+def test_import_into_storage_directly(tmp_path: Path) -> None:
+    folder = tmp_path / "old-feed"
+    make_package(folder / "Hello.App", "Hello.App.1.0.0.zip")
+    make_package(folder / "Hello.App", "Hello.App.1.1.0.zip")
+    storage = tmp_path / "feed"
+    result = octopack("import", str(folder), "--storage", str(storage), "--output-format", "json")
+    assert result.exit_code == 0, result.output
+    assert [r["status"] for r in results(result)] == ["created", "created"]
+    with running_feed(storage) as feed:
+        assert feed_versions(feed, "Hello.App") == ["1.1.0", "1.0.0"]
+
+
+def test_import_of_a_missing_or_empty_folder_is_exit_2(tmp_path: Path) -> None:
+    missing = octopack("import", str(tmp_path / "nope"), "--server", "http://127.0.0.1:9")
+    assert missing.exit_code == 2 and "is not a directory" in missing.stderr
+    (tmp_path / "empty").mkdir()
+    empty = octopack("import", str(tmp_path / "empty"), "--server", "http://127.0.0.1:9")
+    assert empty.exit_code == 2 and "no package files" in empty.stderr

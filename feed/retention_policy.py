@@ -207,18 +207,18 @@ def plan_package(
 ) -> list[Decision]:
     """Decide every version of one package, newest first, as of `now` (the run's start).
 
-    `pins` holds normalised versions. Versions published after `now` are kept and do not
-    count, so the plan is the one the feed's state at `now` gives.
+    `pins` holds normalised versions. Versions published at or after `now` are kept and do
+    not count, so the plan is the one the feed's state just before `now` gives.
     """
     pinned = {p.lower() for p in pins}
     ordered = sorted(candidates, key=lambda c: c.version, reverse=True)
-    present = [c for c in ordered if c.published <= now]
+    present = [c for c in ordered if c.published < now]
     latest = _latest(present)
     stable_seen = 0
     group_seen: dict[str, int] = {}
     decisions = []
     for candidate in ordered:
-        if candidate.published > now:
+        if candidate.published >= now:
             rule = (KEPT, "pushed after the run started")
         elif candidate.version.is_prerelease:
             group = group_of(candidate.version, rules.prerelease_group_labels)

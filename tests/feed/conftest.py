@@ -1,0 +1,96 @@
+"""Fixtures for feed tests: both storage backends, a fixed clock, an in-process feed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers.feed_server import RunningFeed, running_feed
+from tests.helpers.moto_server import create_bucket, moto_s3_endpoint
+
+
+class FixedClock:
+    """A clock tests move by hand, so Published values are exact."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float = 1.0) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@dataclass
+class Backend:
+    """One storage for a test: its location string and an open Storage."""
+
+    name: str
+    location: str
+    storage: Any
+    env: dict[str, str] | None = None
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """One moto S3 server on loopback for the session, stopped at the end."""
+    with moto_s3_endpoint() as endpoint:
+        yield endpoint
+
+
+def _backend(name: str, tmp_path: Path, request: pytest.FixtureRequest) -> Backend:
+    """Open a fresh disk directory or a fresh S3 bucket."""
+    from storage import open_storage
+
+    if name == "disk":
+        location = str(tmp_path / "store")
+        return Backend("disk", location, open_storage(location))
+    from storage.s3 import S3Storage
+    from tests.helpers.moto_server import s3_environment
+
+    endpoint = request.getfixturevalue("s3_endpoint")
+    bucket = create_bucket(endpoint)
+    storage = S3Storage(bucket, "feed", endpoint_url=endpoint)
+    return Backend("s3", f"s3://{bucket}/feed", storage, s3_environment(endpoint))
+
+
+@pytest.fixture(params=["disk", "s3"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    """A fresh storage on each backend in turn."""
+    return _backend(request.param, tmp_path, request)
+
+
+@pytest.fixture
+def disk_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    """A fresh disk storage, for tests where the backend does not matter."""
+    return _backend("disk", tmp_path, request)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture
+def feed(backend: Backend, clock: FixedClock) -> Iterator[RunningFeed]:
+    """An in-process feed over each backend."""
+    with running_feed(backend.storage, clock=clock) as running:
+        yield running
+
+
+@pytest.fixture
+def disk_feed(disk_backend: Backend, clock: FixedClock) -> Iterator[RunningFeed]:
+    """An in-process feed over disk storage."""
+    with running_feed(disk_backend.storage, clock=clock) as running:
+        yield running
+
+
+def stored_keys(storage: Any, prefix: str = "") -> list[str]:
+    """Return every key in a storage (what a test checks for leftovers)."""
+    return [info.key for info in storage.list(prefix)]

@@ -1,0 +1,43 @@
+"""Every error answers in the one JSON shape, with a message that names what was wrong."""
+
+from __future__ import annotations
+
+import requests
+
+
+def test_unknown_route_is_json_404(disk_feed) -> None:
+    response = requests.get(f"{disk_feed.url}/no/such/thing", timeout=10)
+    assert response.status_code == 404
+    body = response.json()
+    assert "/no/such/thing" in body["ErrorMessage"] and body["Errors"] == [body["ErrorMessage"]]
+
+
+def test_wrong_method_is_json_405_with_allow(disk_feed) -> None:
+    response = requests.put(f"{disk_feed.url}/api/packages/raw", timeout=10)
+    assert response.status_code == 405
+    assert "POST" in response.headers["Allow"]
+    assert "PUT" in response.json()["ErrorMessage"]
+
+
+def test_unknown_package_is_json_404(disk_feed) -> None:
+    response = requests.get(f"{disk_feed.url}/api/packages/packages-Nope.1.0.0", timeout=10)
+    assert response.status_code == 404
+    assert "Nope.1.0.0" in response.json()["ErrorMessage"]
+
+
+def test_bad_query_values_are_400(disk_feed) -> None:
+    url = f"{disk_feed.url}/api/feeds/feeds-builtin/packages/versions"
+    missing = requests.get(url, timeout=10)
+    assert missing.status_code == 400 and "packageId" in missing.json()["ErrorMessage"]
+    bad_take = requests.get(url, params={"packageId": "A", "take": "lots"}, timeout=10)
+    assert bad_take.status_code == 400 and "'lots'" in bad_take.json()["ErrorMessage"]
+    bad_range = requests.get(url, params={"packageId": "A", "versionRange": "[1,"}, timeout=10)
+    assert bad_range.status_code == 400 and "[1," in bad_range.json()["ErrorMessage"]
+
+
+def test_api_root_spaces_and_health(disk_feed) -> None:
+    root = requests.get(f"{disk_feed.url}/api", timeout=10).json()
+    assert root["Links"]["Spaces"] == "/api/spaces"
+    spaces = requests.get(f"{disk_feed.url}/api/spaces", timeout=10).json()
+    assert [s["Id"] for s in spaces["Items"]] == ["Spaces-1"]
+    assert requests.get(f"{disk_feed.url}/health", timeout=10).json() == {"status": "ok"}

@@ -344,8 +344,10 @@ def _bound(text: str, whole: str, side: str) -> NuGetVersion:
 class VersionRange:
     """A NuGet version range; `original` keeps the text as given.
 
-    `contains` is set membership (bounds and the floating pattern); which prereleases a
-    query admits is decided by `admits`, as NuGet and Octopus do.
+    `contains` is set membership: the bounds, and for a floating range its pattern too
+    (unlike NuGet's Satisfies, `1.*` does not contain 2.0). Which prereleases a query
+    returns is decided by `admits`: only when asked, or when the range names a prerelease
+    bound or floats the label (`-*`), as NuGet and Octopus do.
     """
 
     min_version: NuGetVersion | None
@@ -446,7 +448,11 @@ class VersionRange:
         if isinstance(version, str):
             version = NuGetVersion.parse(version)
         if self.floating is not None:
+            # The pattern stands for the lower bound, so `1.*` with prereleases asked for
+            # also finds 1.0.0-beta; `(1.*, ...)` still excludes the pattern's lowest version.
             if not self.floating.matches(version):
+                return False
+            if not self.min_inclusive and version == self.min_version:
                 return False
         elif self.min_version is not None:
             if version < self.min_version or (

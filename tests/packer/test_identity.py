@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from packer.errors import BadInput, InvalidId, InvalidVersion
@@ -20,6 +20,9 @@ from packer.identity import (
     validate_id,
 )
 from packer.versioning import parse_version
+
+# No deadline: a loaded CI machine must not turn slowness into a failure.
+_SETTINGS = settings(deadline=None, max_examples=200)
 
 # --- ids ---------------------------------------------------------------------------------
 
@@ -210,6 +213,7 @@ _versions = st.builds(
 )
 
 
+@_SETTINGS
 @given(_ids, _versions, st.sampled_from(EXTENSIONS))
 def test_built_names_parse_back(package_id: str, version: str, extension: str) -> None:
     name = package_filename(package_id, version, extension)
@@ -225,6 +229,7 @@ def test_built_names_parse_back(package_id: str, version: str, extension: str) -
 _noise = st.text(alphabet=st.sampled_from("Acme019.-+_ /\\\x00zipnupkgtar"), max_size=30)
 
 
+@_SETTINGS
 @given(st.one_of(_noise, st.text(max_size=20)))
 def test_any_name_parses_or_fails_with_bad_input_only(name: str) -> None:
     """Hostile upload names never raise anything but BadInput, and a parse keeps the name."""

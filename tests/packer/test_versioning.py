@@ -68,6 +68,7 @@ def _cmp(a: NuGetVersion, b: NuGetVersion) -> int:
 NORMALISATION = [
     # learn.microsoft.com "Package versioning", normalized version numbers
     ("1.0", "1.0.0"),
+    ("1.00", "1.0.0"),
     ("1.01.1", "1.1.1"),
     ("1.00.0.1", "1.0.0.1"),
     ("1.0.0.0", "1.0.0"),

@@ -170,6 +170,10 @@ class _MultipartBody:
         return self.digest.hexdigest() if self._finished else None
 
 
+def _attempts(count: int) -> str:
+    return "1 attempt" if count == 1 else f"{count} attempts"
+
+
 def _error_text(response: requests.Response) -> str:
     """The feed's ErrorMessage (and Errors) or the start of the body."""
     try:
@@ -282,7 +286,7 @@ class FeedClient:
                 response = None
                 failure = f"cannot reach {self.server}: {error.__class__.__name__}"
             if attempt >= retries:
-                raise OperationFailed(f"{what} failed after {attempt + 1} attempts: {failure}")
+                raise OperationFailed(f"{what} failed after {_attempts(attempt + 1)}: {failure}")
             self._wait(attempt, response)
             attempt += 1
 
@@ -386,7 +390,7 @@ class FeedClient:
                     return self._landed_result(path, package_id, version, landed)
             if attempt >= self.retries:
                 raise OperationFailed(
-                    f"pushing {path.name} to {self.server} failed after {attempt + 1} attempts: "
+                    f"pushing {path.name} to {self.server} failed after {_attempts(attempt + 1)}: "
                     f"{failure}"
                 )
             self._wait(attempt, response)
@@ -570,7 +574,9 @@ class FeedClient:
                 attempt = 0
             else:
                 if attempt >= self.retries:
-                    raise OperationFailed(f"{what} failed after {attempt + 1} attempts: {failure}")
+                    raise OperationFailed(
+                        f"{what} failed after {_attempts(attempt + 1)}: {failure}"
+                    )
                 self._wait(attempt, response)
                 attempt += 1
             transfer.resumes += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -285,3 +286,23 @@ def test_import_of_a_missing_or_empty_folder_is_exit_2(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     empty = octopack("import", str(tmp_path / "empty"), "--server", "http://127.0.0.1:9")
     assert empty.exit_code == 2 and "no package files" in empty.stderr
+
+
+def test_an_unreachable_feed_fails_once_and_sends_nothing_more(tmp_path: Path) -> None:
+    one = make_package(tmp_path / "1", "One.App.1.0.0.zip")
+    two = make_package(tmp_path / "2", "Two.App.1.0.0.zip")
+    with socket.socket() as reserved:  # bound, never listening: connections are refused
+        reserved.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{reserved.getsockname()[1]}"
+        result = octopack(
+            "push", str(one), str(two), "--server", url, "--retries", "0", "--output-format", "json"
+        )
+    assert result.exit_code == 1
+    first, second = results(result)
+    assert first["status"] == "error"
+    assert first["message"] == (
+        f"pushing One.App.1.0.0.zip to {url} failed after 1 attempt: "
+        f"the connection to {url} broke (ConnectionError)"
+    )
+    assert second["status"] == "error"
+    assert second["message"].startswith("not sent: an earlier push failed: pushing One.App")

@@ -34,6 +34,33 @@ api_key_option = click.option(
 space_option = click.option("--space", metavar="SPACE", help="Space id, e.g. Spaces-1.")
 
 
+def network_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--retries and --timeout, shared by every command that talks to a feed."""
+    func = click.option(
+        "--timeout",
+        type=click.FloatRange(min=0.1),
+        default=300.0,
+        show_default=True,
+        help="Seconds to wait for each answer (and for each read of a transfer).",
+    )(func)
+    return click.option(
+        "--retries",
+        type=click.IntRange(min=0),
+        default=4,
+        show_default=True,
+        help="Retries after a network error or 5xx, with exponential backoff from 0.5s.",
+    )(func)
+
+
+def _client(
+    server: str | None, api_key: str | None, space: str | None, retries: int, timeout: float
+) -> FeedClient:
+    """A FeedClient from the command line options."""
+    return FeedClient(
+        server or "", api_key=api_key, space=space, retries=retries, timeout=(10.0, timeout)
+    )
+
+
 def overwrite_option(default: str) -> Callable[[Any], Any]:
     """The --overwrite-mode option (alias --overwriteMode) with a per-command default."""
     return click.option(
@@ -81,14 +108,28 @@ def _report(results: list[PushResult], output_format: str) -> None:
         sys.exit(1)
 
 
-def _push_one(client: FeedClient, path: Path, mode: str, filename: str | None = None) -> PushResult:
-    """Push one file, turning a failure to reach the feed into an `error` result."""
-    package_id, version, size = check_local_package(path, filename)
-    try:
-        with _progress(path.name, size) as progress:
-            return client.push(path, mode, progress=progress, filename=filename)
-    except PackerError as error:
-        return PushResult(str(path), package_id, version, "error", str(error))
+class _Pusher:
+    """Push files one by one; once the feed gave no answer after retries, send no more."""
+
+    def __init__(self, client: FeedClient, mode: str) -> None:
+        self.client = client
+        self.mode = mode
+        self.unreachable: str | None = None
+
+    def push(self, path: Path) -> PushResult:
+        """Push one file, turning a failure to reach the feed into an `error` result."""
+        package_id, version, size = check_local_package(path)
+        if self.unreachable:
+            message = f"not sent: an earlier push failed: {self.unreachable}"
+            return PushResult(str(path), package_id, version, "error", message)
+        try:
+            with _progress(path.name, size) as progress:
+                return self.client.push(path, self.mode, progress=progress)
+        except BadInput as error:
+            return PushResult(str(path), package_id, version, "error", str(error))
+        except PackerError as error:
+            self.unreachable = str(error)
+            return PushResult(str(path), package_id, version, "error", str(error))
 
 
 @click.command("push")
@@ -102,6 +143,7 @@ def _push_one(client: FeedClient, path: Path, mode: str, filename: str | None = 
     is_flag=True,
     help="Legacy octo flag: the same as --overwrite-mode overwrite-existing.",
 )
+@network_options
 @output_format_option
 @report_errors
 def push_command(
@@ -111,6 +153,8 @@ def push_command(
     space: str | None,
     overwrite_mode: str,
     replace_existing: bool,
+    retries: int,
+    timeout: float,
     output_format: str,
 ) -> None:
     """Push package files (Id.Version.ext) to a feed.
@@ -122,8 +166,9 @@ def push_command(
     overwrite_mode_param(mode)
     for path in files:
         check_local_package(path)
-    with FeedClient(server or "", api_key=api_key, space=space) as client:
-        results = [_push_one(client, path, mode) for path in files]
+    with _client(server, api_key, space, retries, timeout) as client:
+        pusher = _Pusher(client, mode)
+        results = [pusher.push(path) for path in files]
     _report(results, output_format)
 
 
@@ -143,10 +188,11 @@ def find_packages(folder: Path) -> list[Path]:
 
 def _import_to_server(packages: list[Path], client: FeedClient, mode: str) -> list[PushResult]:
     """Push each package, reporting a misnamed or unreadable one without stopping."""
+    pusher = _Pusher(client, mode)
     results = []
     for path in packages:
         try:
-            results.append(_push_one(client, path, mode))
+            results.append(pusher.push(path))
         except BadInput as error:
             results.append(PushResult(str(path), "", "", "error", str(error)))
     return results
@@ -185,6 +231,7 @@ def _import_to_storage(packages: list[Path], location: str, mode: str) -> list[P
 @space_option
 @click.option("--storage", metavar="LOCATION", help="Add straight to a feed's storage instead.")
 @overwrite_option("ignore-if-exists")
+@network_options
 @output_format_option
 @report_errors
 def import_command(
@@ -194,6 +241,8 @@ def import_command(
     space: str | None,
     storage: str | None,
     overwrite_mode: str,
+    retries: int,
+    timeout: float,
     output_format: str,
 ) -> None:
     """Push every package file found below FOLDER (recursively), reporting each.
@@ -210,7 +259,7 @@ def import_command(
     if storage:
         results = _import_to_storage(packages, storage, overwrite_mode)
     else:
-        with FeedClient(server or "", api_key=api_key, space=space) as client:
+        with _client(server, api_key, space, retries, timeout) as client:
             results = _import_to_server(packages, client, overwrite_mode)
     _report(results, output_format)
 
@@ -223,6 +272,7 @@ def import_command(
 @click.option("--range", "version_range", metavar="RANGE", help="NuGet range, e.g. [1.0,2.0).")
 @click.option("--prerelease", is_flag=True, help="Include pre-release versions.")
 @click.option("--latest", is_flag=True, help="Only the newest matching version.")
+@network_options
 @output_format_option
 @report_errors
 def versions_command(
@@ -233,13 +283,15 @@ def versions_command(
     version_range: str | None,
     prerelease: bool,
     latest: bool,
+    retries: int,
+    timeout: float,
     output_format: str,
 ) -> None:
     """List the versions of a package on a feed, newest first (exit 1 when none match)."""
     validate_id(package_id)
     if version_range:
         parse_range(version_range)
-    with FeedClient(server or "", api_key=api_key, space=space) as client:
+    with _client(server, api_key, space, retries, timeout) as client:
         found = client.versions(package_id, version_range, prerelease, latest)
     if output_format == "json":
         print_json(

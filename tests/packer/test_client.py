@@ -107,9 +107,8 @@ def test_wrong_and_missing_keys_say_so(feed, tmp_path: Path) -> None:
 
 def test_a_key_without_admin_scope_cannot_overwrite(feed, tmp_path: Path) -> None:
     from feed.auth import KeyStore
-    from storage import open_storage
 
-    _, push_key = KeyStore(open_storage(str(feed.storage))).create("push", "ci")
+    _, push_key = KeyStore(feed.storage).create("push", "ci")
     package = make_package(tmp_path, "Hello.App.1.0.0.zip")
     with FeedClient(feed.url, api_key=push_key, sleep=lambda _: None) as ci:
         assert ci.push(package).status == "created"

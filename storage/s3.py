@@ -62,6 +62,7 @@ class S3Storage:
         endpoint_url: str | None = None,
         client: Any = None,
         part_size: int = DEFAULT_PART_SIZE,
+        page_size: int = 1000,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not bucket:
@@ -73,6 +74,7 @@ class S3Storage:
         self.bucket = bucket
         self.prefix = prefix + "/" if prefix else ""
         self.part_size = part_size
+        self.page_size = page_size
         self.endpoint_url = endpoint_url or _endpoint_from_environment()
         self.client = client if client is not None else make_client(self.endpoint_url)
         self.calls: Counter[str] = Counter()
@@ -179,7 +181,11 @@ class S3Storage:
         return self._list(prefix)
 
     def _list(self, prefix: str) -> Iterator[ObjectInfo]:
-        arguments: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix + prefix}
+        arguments: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Prefix": self.prefix + prefix,
+            "MaxKeys": self.page_size,
+        }
         while True:
             page = self._call("list_objects_v2", prefix, **arguments)
             for item in page.get("Contents", []):
@@ -255,13 +261,25 @@ class S3Storage:
     def _conditional(
         self, operation: str, key: str, lost: type[StorageError], **arguments: Any
     ) -> dict[str, Any]:
-        """Run a conditional write, retrying 409 conflicts; 412 raises `lost`."""
+        """Run a conditional write, retrying 409 conflicts; 412 raises `lost`.
+
+        When boto retried the request itself (the first answer was lost on the way), a 412
+        or 404 may be the echo of our own success; `_landed` checks for that.
+        """
         delay = 0.05
         for attempt in range(CONFLICT_RETRIES + 1):
             try:
                 return self._call(operation, key, **arguments)
             except StorageError as exc:
                 code = getattr(exc, "code", "")
+                if getattr(exc, "retried", 0) and code in (
+                    "PreconditionFailed",
+                    "412",
+                    *_NOT_FOUND,
+                ):
+                    landed = self._landed(operation, key, arguments)
+                    if landed is not None:
+                        return landed
                 if code in ("PreconditionFailed", "412"):
                     raise lost(key) from exc
                 if code != "ConditionalRequestConflict":
@@ -271,6 +289,20 @@ class S3Storage:
             self._sleep(delay)
             delay *= 2
         raise AssertionError("unreachable")
+
+    def _landed(self, operation: str, key: str, arguments: dict[str, Any]) -> dict[str, Any] | None:
+        """Return a response if a retried conditional call had in fact succeeded, else None.
+
+        A put landed when the key now holds exactly our bytes (records carry data unique to
+        their writer, such as a fresh blob key); a delete landed when the key is gone.
+        """
+        try:
+            data, etag = self.read_record(key)
+        except ObjectNotFound:
+            return {} if operation == "delete_object" else None
+        if operation == "put_object" and data == arguments["Body"]:
+            return {"ETag": etag}
+        return None
 
     def _call(self, operation: str, key: str, **arguments: Any) -> dict[str, Any]:
         """Call one S3 API operation, counting it and turning boto errors into ours."""
@@ -299,6 +331,7 @@ class S3Storage:
         else:
             result = StorageError(f"S3 {operation} on {where} failed: {code} {message}")
         result.code = code  # type: ignore[attr-defined]
+        result.retried = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)  # type: ignore[attr-defined]
         return result
 
 
@@ -327,10 +360,10 @@ class _BodyReader(io.RawIOBase):
         super().close()
 
 
-def make_client(endpoint_url: str | None) -> Any:
+def make_client(endpoint_url: str | None, max_attempts: int = 5) -> Any:
     """Build a thread-safe S3 client; path-style and plain checksums for custom endpoints."""
     options: dict[str, Any] = {
-        "retries": {"mode": "standard", "max_attempts": 5},
+        "retries": {"mode": "standard", "max_attempts": max_attempts},
         "max_pool_connections": 32,
     }
     if endpoint_url:

@@ -1,0 +1,127 @@
+"""An HTTP proxy on loopback in front of moto that injects S3 faults into conditional writes.
+
+Two faults, each applied to the next N conditional requests (PUT or DELETE carrying
+If-Match or If-None-Match); everything else passes through unchanged:
+
+* `conflicts`: answer ``409 ConditionalRequestConflict`` without forwarding, as real S3
+  does when two conditional writes to one key overlap (moto never sends it);
+* `lost_replies`: forward the whole request, let moto apply it, then close the
+  connection without answering: the write landed but the client never heard.
+
+Counting requests, not time, keeps tests deterministic. (tests/helpers/faulty_proxy.py
+cuts at the first response byte, which for S3 is the ``100 Continue`` before the body.)
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+CONFLICT_BODY = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>ConditionalRequestConflict</Code>'
+    b"<Message>A conflicting conditional operation is currently in progress against this "
+    b"resource. Please try again.</Message></Error>"
+)
+_HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "expect"}
+
+
+class S3FaultProxy(ThreadingHTTPServer):
+    """Forward to `upstream`; fault the next `conflicts`/`lost_replies` conditional writes."""
+
+    daemon_threads = True
+
+    def __init__(self, upstream: str, conflicts: int = 0, lost_replies: int = 0) -> None:
+        parts = urlsplit(upstream)
+        assert parts.hostname == "127.0.0.1", upstream
+        self.upstream = (parts.hostname, parts.port)
+        self.conflicts = conflicts
+        self.conflicts_sent = 0
+        self.lost_replies = lost_replies
+        self.replies_lost = 0
+        self.lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+
+    def take_conflict(self) -> bool:
+        with self.lock:
+            if self.conflicts <= 0:
+                return False
+            self.conflicts -= 1
+            self.conflicts_sent += 1
+            return True
+
+    def take_lost_reply(self) -> bool:
+        with self.lock:
+            if self.lost_replies <= 0:
+                return False
+            self.lost_replies -= 1
+            self.replies_lost += 1
+            return True
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: S3FaultProxy
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        conditional = self.headers.get("If-Match") or self.headers.get("If-None-Match")
+        conditional = bool(conditional) and self.command in ("PUT", "DELETE")
+        if conditional and self.server.take_conflict():
+            self._reply(409, {"Content-Type": "application/xml"}, CONFLICT_BODY)
+            return
+        lose_reply = conditional and self.server.take_lost_reply()
+        upstream = http.client.HTTPConnection(*self.server.upstream, timeout=30)
+        try:
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}
+            upstream.request(self.command, self.path, body=body, headers=headers)
+            response = upstream.getresponse()
+            data = response.read()
+            if lose_reply:
+                self.close_connection = True
+                return
+            reply_headers = {
+                k: v
+                for k, v in response.getheaders()
+                if k.lower() not in _HOP_HEADERS
+                and (k.lower() != "content-length" or self.command == "HEAD")
+            }
+            self._reply(response.status, reply_headers, data)
+        finally:
+            upstream.close()
+
+    def _reply(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if self.command != "HEAD":
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
+
+
+@contextmanager
+def s3_fault_proxy(
+    upstream: str, conflicts: int = 0, lost_replies: int = 0
+) -> Iterator[S3FaultProxy]:
+    """Run an S3FaultProxy for the block; always shut down and closed."""
+    proxy = S3FaultProxy(upstream, conflicts, lost_replies)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield proxy
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+        thread.join(timeout=5)

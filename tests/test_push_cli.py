@@ -234,6 +234,7 @@ def mixed_folder(root: Path) -> Path:
     )
     (root / "Broken.App").mkdir()
     (root / "Broken.App" / "Broken.App.1.0.0.zip").write_bytes(b"not a zip at all")
+    make_package(root / "cache", "Cached.App@S3.0.0-rc.1@9F86D081884C7D65.zip")
     make_package(root / "misc", "release-notes.zip")
     (root / "misc" / "README.txt").write_text("not a package")
     return root
@@ -247,6 +248,7 @@ def test_import_reports_each_package(feed, tmp_path: Path) -> None:
     by_file = {Path(r["file"]).name: r for r in results(result)}
     assert sorted(by_file) == [
         "Broken.App.1.0.0.zip",
+        "Cached.App@S3.0.0-rc.1@9F86D081884C7D65.zip",
         "Hello.App.1.0.0.zip",
         "Hello.App.1.1.0.zip",
         "hello.nuget.1.0.0.nupkg",
@@ -256,7 +258,14 @@ def test_import_reports_each_package(feed, tmp_path: Path) -> None:
     assert by_file["Hello.App.1.1.0.zip"]["status"] == "created"
     assert by_file["hello.nuget.1.0.0.nupkg"]["status"] == "created"
     assert by_file["hello.nuget.1.0.0.nupkg"]["id"] == "Hello.NuGet"
+    cached = by_file["Cached.App@S3.0.0-rc.1@9F86D081884C7D65.zip"]
+    assert (cached["status"], cached["id"], cached["version"]) == (
+        "created",
+        "Cached.App",
+        "3.0.0-rc.1",
+    )
     assert by_file["Broken.App.1.0.0.zip"]["status"] == "refused"
+    assert "Broken.App.1.0.0.zip" in by_file["Broken.App.1.0.0.zip"]["message"]
     assert by_file["release-notes.zip"]["status"] == "error"
     assert "invalid package file name" in by_file["release-notes.zip"]["message"]
     assert feed_versions(feed, "Hello.App") == ["1.1.0", "1.0.0"]

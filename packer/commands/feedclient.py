@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -116,15 +117,15 @@ class _Pusher:
         self.mode = mode
         self.unreachable: str | None = None
 
-    def push(self, path: Path) -> PushResult:
+    def push(self, path: Path, filename: str | None = None) -> PushResult:
         """Push one file, turning a failure to reach the feed into an `error` result."""
-        package_id, version, size = check_local_package(path)
+        package_id, version, size = check_local_package(path, filename)
         if self.unreachable:
             message = f"not sent: an earlier push failed: {self.unreachable}"
             return PushResult(str(path), package_id, version, "error", message)
         try:
             with _progress(path.name, size) as progress:
-                return self.client.push(path, self.mode, progress=progress)
+                return self.client.push(path, self.mode, progress=progress, filename=filename)
         except BadInput as error:
             return PushResult(str(path), package_id, version, "error", str(error))
         except PackerError as error:
@@ -175,7 +176,7 @@ def push_command(
 def find_packages(folder: Path) -> list[Path]:
     """Every file below `folder` whose name ends in a package extension, in a stable order.
 
-    Covers Octopus built-in repository folders and NuGet folder feeds
+    Covers Octopus built-in repository folders and package caches and NuGet folder feeds
     (`{id}/{version}/{id}.{version}.nupkg`; their .nuspec and .sha512 files are not packages).
     """
     suffixes = tuple("." + extension for extension in EXTENSIONS)
@@ -186,13 +187,28 @@ def find_packages(folder: Path) -> list[Path]:
     return found
 
 
+_CACHE_NAME = re.compile(r"(?P<id>[^@/]+)@S(?P<version>[^@/]+)@[0-9A-Za-z-]+(?P<ext>\.[a-z0-9.]+)")
+
+
+def upload_name(path: Path) -> str:
+    """The Id.Version.ext name to upload a file under.
+
+    Octopus package caches name files `{Id}@S{Version}@{hash}.{ext}`; everything else is
+    uploaded under its own name.
+    """
+    match = _CACHE_NAME.fullmatch(path.name)
+    if match:
+        return f"{match['id']}.{match['version']}{match['ext']}"
+    return path.name
+
+
 def _import_to_server(packages: list[Path], client: FeedClient, mode: str) -> list[PushResult]:
     """Push each package, reporting a misnamed or unreadable one without stopping."""
     pusher = _Pusher(client, mode)
     results = []
     for path in packages:
         try:
-            results.append(pusher.push(path))
+            results.append(pusher.push(path, upload_name(path)))
         except BadInput as error:
             results.append(PushResult(str(path), "", "", "error", str(error)))
     return results
@@ -209,8 +225,9 @@ def _import_to_storage(packages: list[Path], location: str, mode: str) -> list[P
     results = []
     for path in packages:
         try:
-            package_id, version, _ = check_local_package(path)
-            outcome = repository.add_package(path, path.name, wanted)
+            name = upload_name(path)
+            package_id, version, _ = check_local_package(path, name)
+            outcome = repository.add_package(path, name, wanted)
         except BadInput as error:
             results.append(PushResult(str(path), "", "", "error", str(error)))
             continue

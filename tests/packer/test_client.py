@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from packer.client import FeedClient, file_sha256
+from packer.client import CHUNK, FeedClient, _MultipartBody, file_sha256
 from packer.errors import BadInput, InvalidRange, OperationFailed
 from tests.helpers.faulty_proxy import Fault, faulty_proxy
 from tests.helpers.feed_server import running_feed
@@ -145,6 +145,20 @@ def test_push_into_the_default_space(feed, tmp_path: Path) -> None:
     with FeedClient(feed.url, api_key=ADMIN_KEY, space="Spaces-1") as client:
         assert client.push(package).status == "created"
         assert [v.version for v in client.versions("Hello.App")] == ["1.0.0"]
+
+
+def test_push_streams_with_a_content_length(feed, tmp_path: Path, sleeps: list[float]) -> None:
+    """The multipart body is generated in chunks of at most CHUNK, never chunked-encoded."""
+    package = make_package(tmp_path, "Big.App.1.0.0.zip", size=3 * CHUNK)
+    body = _MultipartBody(package, package.name, package.stat().st_size, None)
+    blocks = [len(block) for block in body]
+    assert max(blocks) <= CHUNK and sum(blocks) == len(body)
+    with faulty_proxy(feed.url) as proxy:
+        assert proxied(proxy.url, sleeps).push(package).status == "created"
+    head = proxy.request_heads[0].lower()
+    assert "transfer-encoding" not in head
+    length = int(head.split("content-length: ")[1].split("\r\n")[0])
+    assert package.stat().st_size < length < package.stat().st_size + 1000
 
 
 # -- retries -------------------------------------------------------------------------------

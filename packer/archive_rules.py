@@ -73,12 +73,12 @@ def normalize_name(raw: str) -> str | None:
         raise refuse(raw, "name contains a control character")
     if _SURROGATE.search(raw):
         raise refuse(raw, "name is not valid UTF-8")
-    if "\\" in raw:
-        raise refuse(raw, "name contains a backslash (Windows path separator)")
     if raw.startswith("/"):
         raise refuse(raw, "absolute path")
     if _DRIVE.match(raw):
         raise refuse(raw, "path starts with a drive letter")
+    if "\\" in raw:
+        raise refuse(raw, "name contains a backslash (Windows path separator)")
     segments = raw.rstrip("/").split("/") if raw.rstrip("/") else []
     clean = []
     for index, segment in enumerate(segments):
@@ -123,7 +123,8 @@ class EntryChecker:
         if key in self._kinds:
             raise refuse(
                 entry.name,
-                f"duplicate name (case-insensitive) of {self._names[key]!r}",
+                f"duplicate name (case-insensitive) of {self._names[key]!r} "
+                f"(a {entry.kind} and a {self._kinds[key]})",
             )
         if entry.kind == "hardlink":
             # A hard link is written as a copy: it costs its target's size.
@@ -180,7 +181,8 @@ class EntryChecker:
         try:
             clean = normalize_name(target)
         except UnsafeArchive as error:
-            raise refuse(entry.name, f"hard link target {target!r} is unsafe ({error})") from None
+            rule = str(error).split(": ", 1)[-1]
+            raise refuse(entry.name, f"hard link target {target!r} is unsafe: {rule}") from None
         key = (clean or "").casefold()
         if self._kinds.get(key) != "file":
             raise refuse(

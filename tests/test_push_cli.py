@@ -315,3 +315,25 @@ def test_an_unreachable_feed_fails_once_and_sends_nothing_more(tmp_path: Path) -
     )
     assert second["status"] == "error"
     assert second["message"].startswith("not sent: an earlier push failed: pushing One.App")
+
+
+@pytest.mark.parametrize("fmt", ["nupkg", "tar.gz", "zip"])
+def test_pack_push_versions_round_trip(feed, tmp_path: Path, fmt: str) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "index.html").write_text("<h1>hello</h1>\n")
+    (app / "Deploy.sh").write_text("#!/bin/sh\necho deployed\n")
+    out = tmp_path / "out"
+    packed = octopack(
+        "pack", "--id", "Packed.App", "--version", "4.5.6", "--base-path", str(app),
+        "--out-folder", str(out), "--format", fmt, "--output-format", "json",
+    )  # fmt: skip
+    assert packed.exit_code == 0, packed.output
+    path = json.loads(packed.stdout)["path"]
+    pushed = push(feed, path, "--output-format", "json")
+    assert pushed.exit_code == 0, pushed.output
+    assert results(pushed)[0]["status"] == "created"
+    listed = octopack("versions", "Packed.App", "--server", feed.url, "--output-format", "json")
+    assert [v["version"] for v in json.loads(listed.stdout)["versions"]] == ["4.5.6"]
+    with FeedClient(feed.url) as client:
+        assert client.package_detail("Packed.App", "4.5.6")["Sha256"] == file_sha256(Path(path))

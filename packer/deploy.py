@@ -200,10 +200,22 @@ def _extract_release(
         _fsync_directory(temp)
         os.rename(temp, release)
     except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
+        if temp.exists():
+            archive.remove_tree(temp)
+        _remove_empty(package_dir, options.root)
         raise
     _fsync_directory(package_dir)
     return release
+
+
+def _remove_empty(directory: Path, root: Path) -> None:
+    """Remove `directory` and its parents up to `root` while they are empty."""
+    while directory != root and directory.is_relative_to(root):
+        try:
+            directory.rmdir()
+        except OSError:
+            return
+        directory = directory.parent
 
 
 def _fsync_directory(path: Path) -> None:

@@ -8,11 +8,11 @@ The caller holds the deploy lock of each group it cleans.
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from packer.errors import BadInput
+from packer.archive import remove_tree
+from packer.errors import BadInput, OperationFailed
 from packer.journal import Journal, JournalEntry
 
 
@@ -80,7 +80,12 @@ def _remove_directory(root: Path, directory: str) -> None:
         or not resolved.is_relative_to(root.resolve())
     ):
         return
-    shutil.rmtree(resolved, ignore_errors=True)
+    try:
+        remove_tree(resolved)
+    except FileNotFoundError:
+        pass
+    except OSError as error:
+        raise OperationFailed(f"target retention cannot delete {resolved}: {error}") from error
 
 
 def apply_retention(

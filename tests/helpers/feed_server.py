@@ -93,7 +93,9 @@ def running_feed(storage_location: Any, **config: Any) -> Iterator[RunningFeed]:
     feed_config = FeedConfig(storage=str(storage_location), **config)
     app = create_app(feed_config, storage=storage)
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="test-feed", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="test-feed", daemon=True
+    )
     thread.start()
     admin = config["api_keys"][0] if config["api_keys"] else ""
     try:

@@ -210,10 +210,13 @@ class DiskStorage:
 
     # -- housekeeping ------------------------------------------------------------------
 
-    def sweep_temp_files(self, older_than_seconds: float = 3600.0) -> int:
-        """Remove temp files a crashed writer left behind; return how many went."""
+    def sweep_temp_files(self, older_than_seconds: float = 3600.0, now: float | None = None) -> int:
+        """Remove temp files a crashed writer left behind; return how many went.
+
+        Only files older than `older_than_seconds` go, so live writers keep theirs.
+        """
         removed = 0
-        cutoff = time.time() - older_than_seconds
+        cutoff = (time.time() if now is None else now) - older_than_seconds
         for dirpath, dirnames, filenames in os.walk(self.root):
             if dirpath == self.root and INTERNAL_DIR in dirnames:
                 dirnames.remove(INTERNAL_DIR)

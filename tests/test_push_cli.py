@@ -337,3 +337,42 @@ def test_pack_push_versions_round_trip(feed, tmp_path: Path, fmt: str) -> None:
     assert [v["version"] for v in json.loads(listed.stdout)["versions"]] == ["4.5.6"]
     with FeedClient(feed.url) as client:
         assert client.package_detail("Packed.App", "4.5.6")["Sha256"] == file_sha256(Path(path))
+
+
+@pytest.mark.parametrize("ci", [None, "true"])
+def test_progress_bar_only_on_a_terminal_outside_ci(feed, tmp_path: Path, ci: str | None) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    package = make_package(tmp_path, "Tty.App.1.0.0.zip", size=2_000_000)
+    env = {k: v for k, v in os.environ.items() if k != "CI"} | ({"CI": ci} if ci else {})
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", "from packer.cli import main; main()", "push", str(package)]
+            + ["--server", feed.url, "--api-key", ADMIN_KEY],
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            env=env,
+            timeout=120,
+        )
+        os.close(follower)
+        terminal = ""
+        while True:
+            try:
+                block = os.read(leader, 65536)
+            except OSError:  # EIO: the terminal has no writer left and nothing more to read
+                break
+            if not block:
+                break
+            terminal += block.decode(errors="replace")
+    finally:
+        os.close(leader)
+    assert done.returncode == 0
+    assert done.stdout.decode().startswith("created: Tty.App 1.0.0")
+    if ci:
+        assert terminal == ""
+    else:
+        assert "Tty.App.1.0.0.zip" in terminal and "100%" in terminal

@@ -8,6 +8,10 @@ counts, never by time, so tests stay deterministic:
         client = FeedClient(proxy.url, ...)
 
 A requests.Session reuses connections: a fault applies to the next *new* connection.
+Byte limits count what reaches the proxy; a request or response shorter than the limit
+passes whole. For assertions the proxy records `connections`, `faults_applied` (one word
+per connection) and the first request line and head of each connection (`request_lines`,
+`request_heads`; later requests on a kept-alive connection are not parsed).
 """
 
 from __future__ import annotations

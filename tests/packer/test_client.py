@@ -341,3 +341,25 @@ def test_download_verifies_against_the_feed_and_names_a_missing_package(
     assert not (tmp_path / "none.zip").exists()
     with pytest.raises(OperationFailed, match="has no package Hello.App 9.9.9"):
         client.package_detail("Hello.App", "9.9.9")
+
+
+# -- feeds with other settings -------------------------------------------------------------
+
+
+def test_a_package_over_the_size_limit_is_refused(tmp_path: Path) -> None:
+    package = make_package(tmp_path, "Big.App.1.0.0.zip", size=200_000)
+    with running_feed(tmp_path / "feed", api_keys=[ADMIN_KEY], max_package_bytes=50_000) as feed:
+        with FeedClient(feed.url, api_key=ADMIN_KEY, sleep=lambda _: None) as client:
+            result = client.push(package)
+            assert result.status == "refused" and not result.ok
+            assert client.find_detail("Big.App", "1.0.0") is None
+
+
+def test_a_private_feed_needs_a_key_to_list(tmp_path: Path) -> None:
+    with running_feed(tmp_path / "feed", api_keys=[ADMIN_KEY], private=True) as feed:
+        with FeedClient(feed.url, api_key=ADMIN_KEY) as client:
+            assert client.push(make_package(tmp_path, "Hello.App.1.0.0.zip")).ok
+            assert [v.version for v in client.versions("Hello.App")] == ["1.0.0"]
+        with FeedClient(feed.url) as anonymous:
+            with pytest.raises(OperationFailed, match="needs an API key: give --api-key"):
+                anonymous.versions("Hello.App")

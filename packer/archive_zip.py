@@ -13,6 +13,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import unquote
 
 import zipfile_deflate64  # noqa: F401  (teaches zipfile to read Deflate64, method 9)
@@ -41,6 +42,7 @@ class ZipReader:
         self.fmt = fmt
         self.limits = limits
         self._members: list[tuple[ArchiveEntry, zipfile.ZipInfo]] = []
+        self._data_start: dict[int, int] = {}  # header offset -> first byte of the data
 
     def inspect(self) -> ArchiveInfo:
         """Check the structure and every entry without writing anything."""
@@ -50,6 +52,9 @@ class ZipReader:
             with open(self.path, "rb") as raw:
                 headers = [_read_local_header(raw, info) for info in infos]
             _check_spans(infos, headers, archive.start_dir)
+            for info, (fields, _, _) in zip(infos, headers, strict=True):
+                start = info.header_offset + _LOCAL.size + fields[9] + fields[10]
+                self._data_start[info.header_offset] = start
             for info, header in zip(infos, headers, strict=True):
                 _check_local_header(info, header)
                 entry = self._entry(archive, info)
@@ -65,7 +70,7 @@ class ZipReader:
     def extract(self, writer: SafeWriter, skip_opc: bool) -> None:
         """Stream every validated entry into the writer, trusting no declared size."""
         total = 0
-        with self._open(None) as archive:
+        with self._open(None) as archive, open(self.path, "rb") as raw:
             for entry, info in self._members:
                 if skip_opc and self.fmt == "nupkg" and is_opc_part(entry.name):
                     continue
@@ -74,28 +79,49 @@ class ZipReader:
                 elif entry.kind == "symlink":
                     writer.add_symlink(entry)
                 else:
-                    total += writer.write_file(entry, self._chunks(archive, info, entry, total))
+                    chunks = self._checked(self._decoded(archive, raw, info), info, entry, total)
+                    total += writer.write_file(entry, chunks)
 
-    def _chunks(
-        self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, entry: ArchiveEntry, before: int
+    def _checked(
+        self, chunks: Iterator[bytes], info: zipfile.ZipInfo, entry: ArchiveEntry, before: int
     ) -> Iterator[bytes]:
-        """Yield an entry's bytes, stopping when they exceed its declared size or the limit."""
+        """Pass chunks on, stopping as soon as they exceed the declared size or the limit."""
         seen = 0
+        crc = 0
         try:
-            with archive.open(info) as member:
-                while chunk := member.read(CHUNK):
-                    seen += len(chunk)
-                    if seen > info.file_size:
-                        raise refuse_entry(entry.name, "holds more data than its declared size")
-                    if before + seen > self.limits.max_uncompressed_bytes:
-                        raise refuse_entry(entry.name, "uncompressed data exceeds the limit")
-                    yield chunk
+            for chunk in chunks:
+                seen += len(chunk)
+                if seen > info.file_size:
+                    raise refuse_entry(
+                        entry.name,
+                        f"holds more data than its declared size of {info.file_size} bytes",
+                    )
+                if before + seen > self.limits.max_uncompressed_bytes:
+                    raise refuse_entry(entry.name, "uncompressed data exceeds the limit")
+                crc = zlib.crc32(chunk, crc)
+                yield chunk
         except _ZIP_ERRORS as error:
             raise UnsafeArchive(
                 f"entry {entry.name!r} of {self.path.name} is corrupt: {error}"
             ) from None
         if seen != info.file_size:
             raise refuse_entry(entry.name, f"holds {seen} bytes, not {info.file_size} as declared")
+        if crc != info.CRC:
+            raise UnsafeArchive(f"entry {entry.name!r} of {self.path.name} is corrupt: Bad CRC-32")
+
+    def _decoded(
+        self, archive: zipfile.ZipFile, raw: BinaryIO, info: zipfile.ZipInfo
+    ) -> Iterator[bytes]:
+        """Yield an entry's uncompressed bytes; stored and deflate are decoded here, so data
+        beyond the declared size is seen (zipfile silently cuts it off)."""
+        start = self._data_start[info.header_offset]
+        if info.compress_type == zipfile.ZIP_STORED:
+            yield from _span(raw, start, info.compress_size)
+        elif info.compress_type == zipfile.ZIP_DEFLATED:
+            yield from _inflate(_span(raw, start, info.compress_size), info.file_size)
+        else:
+            with archive.open(info) as member:
+                yield from iter(lambda: member.read(CHUNK), b"")
 
     def _open(self, checker: EntryChecker | None) -> zipfile.ZipFile:
         """Open the zip, refusing a declared entry count over the limit before parsing it."""
@@ -167,6 +193,37 @@ class ZipReader:
             raise UnsafeArchive(f"nuspec {entry.name!r} is corrupt: {error}") from None
         result.nuspec = parse_nuspec(data, cap)
         result.nuspec_name = entry.name
+
+
+def _span(raw: BinaryIO, start: int, length: int) -> Iterator[bytes]:
+    """Yield `length` bytes of the file from `start`, in chunks; refuse a short file."""
+    raw.seek(start)
+    left = length
+    while left > 0:
+        chunk = raw.read(min(CHUNK, left))
+        if not chunk:
+            raise zipfile.BadZipFile("unexpected end of file inside the entry's data")
+        left -= len(chunk)
+        yield chunk
+
+
+def _inflate(compressed: Iterator[bytes], declared: int) -> Iterator[bytes]:
+    """Inflate raw deflate in bounded steps, yielding at most one byte past `declared`."""
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    produced = 0
+    for chunk in compressed:
+        data = chunk
+        while data and not inflater.eof:
+            out = inflater.decompress(data, CHUNK)
+            data = inflater.unconsumed_tail
+            produced += len(out)
+            yield out
+            if produced > declared:
+                return  # the caller refuses; never inflate further
+        if inflater.eof:
+            break
+    if not inflater.eof:
+        raise zlib.error("the deflate stream ends early (truncated or corrupt)")
 
 
 def is_opc_part(name: str) -> bool:

@@ -203,6 +203,21 @@ def zip_local_size_mismatch(path: Path) -> tuple[Path, str]:
     return _write(path, raw_zip([member])), "local header"
 
 
+def zip_lying_sizes(path: Path) -> tuple[Path, str]:
+    """Both headers say 5 bytes (with the CRC of those 5), the data inflates to 1 MiB.
+
+    Inspection cannot see it; extraction must stop past the declared size. Not in
+    HOSTILE_CASES, since only extraction refuses it.
+    """
+    data = b"hello" + b"A" * ((1 << 20) - 5)
+    payload = _deflate(data)
+    crc = zlib.crc32(b"hello")
+    body = _local_header(b"small.txt", 8, crc, len(payload), 5) + payload
+    central = _central_header(b"small.txt", 8, crc, len(payload), 5, 0, 0o100644)
+    end = _end(1, len(central), len(body))
+    return _write(path, body + central + end), "holds more data than its declared size"
+
+
 @cache
 def _zeros_deflated(size: int) -> bytes:
     """Deflate `size` zero bytes once per process."""

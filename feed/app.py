@@ -9,7 +9,7 @@ from typing import BinaryIO
 from flask import Flask, Request, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from feed import keys_api, octopus
+from feed import keys_api, octopus, retention_api
 from feed.auth import KeyStore
 from feed.config import FeedConfig
 from feed.context import EXTENSION, FeedServices
@@ -54,6 +54,7 @@ def create_app(config: FeedConfig, storage: Storage | None = None) -> Flask:
     app.extensions[EXTENSION] = FeedServices(config, repository, keys)
     octopus.init_app(app)
     app.register_blueprint(keys_api.bp)
+    retention_api.init_app(app)
     app.add_url_rule("/health", "health", health)
     app.register_error_handler(Exception, handle_error)
     return app

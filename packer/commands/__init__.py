@@ -42,8 +42,8 @@ def print_json(document: Any) -> None:
 
 def register_commands(group: click.Group) -> None:
     """Attach every command module's commands to the root group."""
-    from packer.commands import deploy, feedclient, pack, serve
+    from packer.commands import deploy, feedclient, pack, retention, serve
 
-    for module in (pack, feedclient, deploy, serve):
+    for module in (pack, feedclient, deploy, serve, retention):
         for command in module.COMMANDS:
             group.add_command(command)

@@ -6,12 +6,10 @@ downloads stream in chunks, so a package of any size never sits in memory.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +19,26 @@ import requests
 
 from packer.errors import BadInput, OperationFailed
 from packer.identity import parse_package_filename, validate_id
+from packer.transfer import (
+    READ_BLOCK,
+    MultipartBody,
+    PartFile,
+    Progress,
+    file_sha256,
+)
 from packer.versioning import parse_range, parse_version
 
-CHUNK = 1 << 20
-READ_BLOCK = 1 << 16
+__all__ = [
+    "DownloadResult",
+    "FeedClient",
+    "Progress",
+    "PushResult",
+    "VersionInfo",
+    "check_local_package",
+    "file_sha256",
+    "overwrite_mode_param",
+]
+
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 OVERWRITE_MODES = {
     "failifexists": "FailIfExists",
@@ -32,12 +46,7 @@ OVERWRITE_MODES = {
     "ignoreifexists": "IgnoreIfExists",
 }
 SPACE_PATTERN = re.compile(r"Spaces-\d+")
-_SHA256_PATTERN = re.compile(r"[0-9a-f]{64}")
-_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 _NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout)
-
-Progress = Callable[[int, int | None], None]
-"""Called with (bytes done, total bytes or None) as bytes move."""
 
 
 @dataclass(frozen=True)
@@ -95,15 +104,6 @@ def overwrite_mode_param(mode: str) -> str:
     return value
 
 
-def file_sha256(path: Path) -> str:
-    """Hash a local file in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while block := stream.read(CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def check_local_package(path: Path, filename: str | None = None) -> tuple[str, str, int]:
     """Return (id, version, size) of a local package file; BadInput when missing, unreadable or misnamed."""
     name = filename or path.name
@@ -119,55 +119,6 @@ def check_local_package(path: Path, filename: str | None = None) -> tuple[str, s
     if not path.is_file():
         raise BadInput(f"package file {str(path)!r} is not a regular file")
     return parsed.id, str(parsed.version), info.st_size
-
-
-class _MultipartBody:
-    """A multipart/form-data body read from disk chunk by chunk, with a known length.
-
-    requests sends an iterable with `__len__` as a Content-Length body, never chunked.
-    """
-
-    def __init__(self, path: Path, filename: str, size: int, progress: Progress | None) -> None:
-        self.boundary = secrets.token_hex(16)
-        disposition = f'form-data; name="file"; filename="{filename}"'
-        self._preamble = (
-            f"--{self.boundary}\r\nContent-Disposition: {disposition}\r\n"
-            "Content-Type: application/octet-stream\r\n\r\n"
-        ).encode()
-        self._epilogue = f"\r\n--{self.boundary}--\r\n".encode()
-        self._path = path
-        self._size = size
-        self._progress = progress
-        self.digest = hashlib.sha256()
-        self._finished = False
-
-    @property
-    def content_type(self) -> str:
-        """The Content-Type header naming this body's boundary."""
-        return f"multipart/form-data; boundary={self.boundary}"
-
-    def __len__(self) -> int:
-        return len(self._preamble) + self._size + len(self._epilogue)
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield self._preamble
-        sent = 0
-        with open(self._path, "rb") as stream:
-            while sent < self._size:
-                block = stream.read(min(CHUNK, self._size - sent))
-                if not block:
-                    raise BadInput(f"package file {str(self._path)!r} shrank during upload")
-                sent += len(block)
-                self.digest.update(block)
-                if self._progress is not None:
-                    self._progress(sent, self._size)
-                yield block
-        self._finished = True
-        yield self._epilogue
-
-    def sha256(self) -> str | None:
-        """The SHA-256 of the file when every byte of it went out in this body, else None."""
-        return self.digest.hexdigest() if self._finished else None
 
 
 def _attempts(count: int) -> str:
@@ -195,14 +146,6 @@ def _success_status(response: requests.Response, mode: str) -> str:
     if response.status_code == 201:
         return "created"
     return "overwritten" if mode == "OverwriteExisting" else "kept"
-
-
-def _etag_sha256(value: str | None) -> str | None:
-    """The SHA-256 carried by an ETag (the feed's ETag is the SHA-256), or None."""
-    if not value:
-        return None
-    text = value.removeprefix("W/").strip('"').lower()
-    return text if _SHA256_PATTERN.fullmatch(text) else None
 
 
 class FeedClient:
@@ -361,7 +304,7 @@ class FeedClient:
         broken = False
         attempt = 0
         while True:
-            body = _MultipartBody(path, name, size, progress)
+            body = MultipartBody(path, name, size, progress)
             response: requests.Response | None = None
             try:
                 response = self._session.post(
@@ -524,7 +467,7 @@ class FeedClient:
         part = dest.with_name(dest.name + ".part")
         url = self._url(self._package_path(package_id, version) + "/raw")
         what = f"downloading {package_id} {version} from {self.server}"
-        transfer = _Transfer(part)
+        transfer = PartFile(part)
         try:
             self._download_into(url, what, transfer, progress)
             digest = transfer.digest.hexdigest()
@@ -544,7 +487,7 @@ class FeedClient:
         return DownloadResult(dest, digest, transfer.written, transfer.resumes)
 
     def _download_into(
-        self, url: str, what: str, transfer: _Transfer, progress: Progress | None
+        self, url: str, what: str, transfer: PartFile, progress: Progress | None
     ) -> None:
         """Fetch into the transfer, resuming with Range; retries count only attempts without progress."""
         attempt = 0
@@ -559,7 +502,11 @@ class FeedClient:
                     if response.status_code in RETRY_STATUSES:
                         failure = f"{self.server} answered {response.status_code}"
                     else:
-                        transfer.accept(response, what, self)
+                        if response.status_code == 404:
+                            raise OperationFailed(f"{what}: {self.server} has no such package")
+                        if response.status_code not in (200, 206):
+                            raise self._failed(response, what)
+                        transfer.accept(response, what)
                         for block in response.iter_content(READ_BLOCK):
                             transfer.write(block)
                             if progress is not None:
@@ -580,67 +527,3 @@ class FeedClient:
                 self._wait(attempt, response)
                 attempt += 1
             transfer.resumes += 1
-
-
-class _Transfer:
-    """The state of one download: the `.part` file, bytes written, hash, ETag and total."""
-
-    def __init__(self, part: Path) -> None:
-        self.part = part
-        self.stream = open(part, "wb")
-        self.digest = hashlib.sha256()
-        self.written = 0
-        self.total: int | None = None
-        self.etag: str | None = None
-        self.resumes = 0
-
-    @property
-    def etag_sha(self) -> str | None:
-        return _etag_sha256(self.etag)
-
-    def request_headers(self) -> dict[str, str]:
-        """Ask for the rest of the same object once some bytes are here."""
-        headers = {"Accept-Encoding": "identity"}
-        if self.written:
-            headers["Range"] = f"bytes={self.written}-"
-            if self.etag:
-                headers["If-Range"] = self.etag
-        return headers
-
-    def accept(self, response: requests.Response, what: str, client: FeedClient) -> None:
-        """Check the answer fits what is on disk; restart from zero when Range was ignored."""
-        if response.status_code == 206 and self.written:
-            match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", ""))
-            if match and int(match.group(1)) == self.written:
-                if match.group(3) != "*":
-                    self.total = int(match.group(3))
-                return
-            raise OperationFailed(
-                f"{what}: the server resumed at {response.headers.get('Content-Range')!r}, "
-                f"expected byte {self.written}"
-            )
-        if response.status_code == 404:
-            raise OperationFailed(f"{what}: {client.server} has no such package")
-        if response.status_code != 200:
-            raise client._failed(response, what)
-        self.stream.seek(0)
-        self.stream.truncate()
-        self.digest = hashlib.sha256()
-        self.written = 0
-        length = response.headers.get("Content-Length")
-        self.total = int(length) if length and length.isdigit() else None
-        self.etag = response.headers.get("ETag")
-
-    def write(self, block: bytes) -> None:
-        self.stream.write(block)
-        self.digest.update(block)
-        self.written += len(block)
-
-    def finish(self) -> None:
-        """Flush and fsync so the rename that follows publishes whole bytes."""
-        self.stream.flush()
-        os.fsync(self.stream.fileno())
-        self.stream.close()
-
-    def close(self) -> None:
-        self.stream.close()

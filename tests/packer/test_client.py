@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from packer.client import CHUNK, FeedClient, _MultipartBody, file_sha256
+from packer.client import FeedClient, file_sha256
 from packer.errors import BadInput, InvalidRange, OperationFailed
+from packer.transfer import CHUNK, MultipartBody
 from tests.helpers.faulty_proxy import Fault, faulty_proxy
 from tests.helpers.feed_server import running_feed
 
@@ -150,7 +151,7 @@ def test_push_into_the_default_space(feed, tmp_path: Path) -> None:
 def test_push_streams_with_a_content_length(feed, tmp_path: Path, sleeps: list[float]) -> None:
     """The multipart body is generated in chunks of at most CHUNK, never chunked-encoded."""
     package = make_package(tmp_path, "Big.App.1.0.0.zip", size=3 * CHUNK)
-    body = _MultipartBody(package, package.name, package.stat().st_size, None)
+    body = MultipartBody(package, package.name, package.stat().st_size, None)
     blocks = [len(block) for block in body]
     assert max(blocks) <= CHUNK and sum(blocks) == len(body)
     with faulty_proxy(feed.url) as proxy:

@@ -463,11 +463,14 @@ class FeedClient:
         A hash mismatch or a failed transfer leaves neither the file nor the `.part`.
         """
         dest = Path(dest_path)
-        dest.parent.mkdir(parents=True, exist_ok=True)
         part = dest.with_name(dest.name + ".part")
         url = self._url(self._package_path(package_id, version) + "/raw")
         what = f"downloading {package_id} {version} from {self.server}"
-        transfer = PartFile(part)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            transfer = PartFile(part)
+        except OSError as error:
+            raise BadInput(f"cannot write {str(part)!r}: {error.strerror}") from None
         try:
             self._download_into(url, what, transfer, progress)
             digest = transfer.digest.hexdigest()

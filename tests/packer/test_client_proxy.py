@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from packer.client import FeedClient
-from packer.errors import OperationFailed
+from packer.errors import BadInput, OperationFailed
 from tests.helpers.faulty_proxy import Fault, faulty_proxy
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
@@ -114,3 +114,12 @@ def test_download_gives_up_after_the_retries(plain_server: str, tmp_path: Path) 
             client.download("Plain.App", "1.0.0", dest, expected_sha256="0" * 64)
     assert sleeps == [1, 2]
     assert not dest.exists() and not dest.with_name(dest.name + ".part").exists()
+
+
+def test_download_into_an_unwritable_place_is_bad_input(plain_server: str, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, not a folder")
+    client = FeedClient(plain_server, sleep=lambda _: None, timeout=10)
+    with pytest.raises(BadInput, match="cannot write .*file/sub/x.zip.part"):
+        client.download("Plain.App", "1.0.0", blocker / "sub" / "x.zip")
+    assert blocker.read_text() == "a file, not a folder"

@@ -5,9 +5,14 @@
   visible (S3 shows an object only when its upload completes).
 * ``create_record``: ``PutObject(IfNoneMatch="*")``; 412 means another writer won.
 * ``replace_record``: ``PutObject(IfMatch=etag)``; ``delete_record``:
-  ``DeleteObject(IfMatch=etag)``. S3 (and moto 5.x, which these tests run against) checks
-  ``If-Match`` on DELETE; a store that ignores the header would make ``delete_record``
-  unconditional, so check that before using an S3-compatible store other than AWS or moto.
+  ``DeleteObject(IfMatch=etag)``. AWS S3 (since 2025-09) and moto 5.x check ``If-Match`` on
+  DELETE, but some S3-compatible stores silently ignore it (MinIO, minio/minio#21677) and
+  would delete whatever is there. So before its first ``delete_record`` each S3Storage
+  probes once (a throw-away object under ``{prefix}/.octopack-probe/`` deleted with a wrong
+  etag: 412 means honoured). Where it is ignored, ``delete_record`` falls back to HeadObject,
+  compare, unconditional DeleteObject, logs a warning once, and a replace that lands
+  between the compare and the delete is lost: a narrow race that only conditional delete
+  closes. Pass ``conditional_delete=True`` to skip the probe on AWS.
 * 409 ConditionalRequestConflict (another conditional write to the key is in flight) is
   retried a few times; if it persists, the call reports it lost the race
   (``ObjectExists`` / ``PreconditionFailed``), which is what the caller must handle anyway.
@@ -20,9 +25,11 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -32,7 +39,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from storage import ObjectInfo, check_key, check_prefix
+from storage import RESERVED_PREFIX, ObjectInfo, check_key, check_prefix
 from storage.errors import (
     InvalidKey,
     ObjectExists,
@@ -48,6 +55,7 @@ MIN_PART_SIZE = 5 * MIB  # S3's minimum for every part but the last
 MAX_PARTS = 10_000
 CONFLICT_RETRIES = 4
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
+_log = logging.getLogger(__name__)
 _ENDPOINT_VARIABLES = ("OCTOPACK_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 
 
@@ -64,6 +72,7 @@ class S3Storage:
         part_size: int = DEFAULT_PART_SIZE,
         page_size: int = 1000,
         sleep: Callable[[float], None] = time.sleep,
+        conditional_delete: bool | None = None,
     ) -> None:
         if not bucket:
             raise InvalidKey("S3 location needs a bucket name: s3://bucket/prefix")
@@ -80,6 +89,8 @@ class S3Storage:
         self.calls: Counter[str] = Counter()
         self._calls_lock = threading.Lock()
         self._sleep = sleep
+        self.conditional_delete = conditional_delete  # None: probe before first use
+        self._probe_lock = threading.Lock()
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> S3Storage:
@@ -189,8 +200,11 @@ class S3Storage:
         while True:
             page = self._call("list_objects_v2", prefix, **arguments)
             for item in page.get("Contents", []):
+                key = item["Key"][len(self.prefix) :]
+                if key.startswith(RESERVED_PREFIX) or f"/{RESERVED_PREFIX}" in key:
+                    continue  # probe objects (and anything else our keys may not name)
                 yield ObjectInfo(
-                    key=item["Key"][len(self.prefix) :],
+                    key=key,
                     size=int(item["Size"]),
                     etag=_bare(item["ETag"]),
                     modified=item["LastModified"],
@@ -244,14 +258,57 @@ class S3Storage:
 
     def delete_record(self, key: str, if_match: str) -> None:
         """Delete `key` only if its etag is `if_match`: DeleteObject with If-Match."""
+        full = self._full(key)
+        if not self._honours_conditional_delete():
+            self._delete_record_by_comparing(key, full, if_match)
+            return
         self._conditional(
             "delete_object",
             key,
             lost=PreconditionFailed,
             Bucket=self.bucket,
-            Key=self._full(key),
+            Key=full,
             IfMatch=_quoted(if_match),
         )
+
+    def _delete_record_by_comparing(self, key: str, full: str, if_match: str) -> None:
+        """Fallback for stores that ignore If-Match on DELETE: compare, then delete."""
+        current = self.stat(key).etag
+        if current != _bare(if_match):
+            raise PreconditionFailed(key, f"expected etag {if_match!r}, found {current!r}")
+        self._call("delete_object", key, Bucket=self.bucket, Key=full)
+
+    def _honours_conditional_delete(self) -> bool:
+        """Probe once whether the store checks If-Match on DeleteObject."""
+        if self.conditional_delete is None:
+            with self._probe_lock:
+                if self.conditional_delete is None:
+                    self.conditional_delete = self._probe_conditional_delete()
+                    if not self.conditional_delete:
+                        _log.warning(
+                            "s3://%s ignores If-Match on DeleteObject; delete_record falls "
+                            "back to compare-then-delete, which a concurrent replace can race",
+                            self.bucket,
+                        )
+        return self.conditional_delete
+
+    def _probe_conditional_delete(self) -> bool:
+        probe = f"{self.prefix}{RESERVED_PREFIX}-probe/{uuid.uuid4().hex}"
+        self._call("put_object", probe, Bucket=self.bucket, Key=probe, Body=b"probe")
+        try:
+            self._call(
+                "delete_object", probe, Bucket=self.bucket, Key=probe, IfMatch=f'"{"0" * 32}"'
+            )
+        except StorageError as exc:
+            code = getattr(exc, "code", "")
+            if code in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                return True  # the store evaluated the condition
+            if code in ("NotImplemented", "501"):
+                return False
+            raise
+        finally:
+            self._call("delete_object", probe, Bucket=self.bucket, Key=probe)
+        return False
 
     # -- internals ---------------------------------------------------------------------
 

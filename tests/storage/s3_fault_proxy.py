@@ -8,6 +8,9 @@ If-Match or If-None-Match); everything else passes through unchanged:
 * `lost_replies`: forward the whole request, let moto apply it, then close the
   connection without answering: the write landed but the client never heard.
 
+With `strip_delete_conditions` it also drops If-Match from every DELETE before forwarding,
+behaving like stores that ignore conditional deletes (MinIO).
+
 Counting requests, not time, keeps tests deterministic. (tests/helpers/faulty_proxy.py
 cuts at the first response byte, which for S3 is the ``100 Continue`` before the body.)
 """
@@ -34,7 +37,13 @@ class S3FaultProxy(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, upstream: str, conflicts: int = 0, lost_replies: int = 0) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        conflicts: int = 0,
+        lost_replies: int = 0,
+        strip_delete_conditions: bool = False,
+    ) -> None:
         parts = urlsplit(upstream)
         assert parts.hostname == "127.0.0.1", upstream
         self.upstream = (parts.hostname, parts.port)
@@ -42,6 +51,7 @@ class S3FaultProxy(ThreadingHTTPServer):
         self.conflicts_sent = 0
         self.lost_replies = lost_replies
         self.replies_lost = 0
+        self.strip_delete_conditions = strip_delete_conditions
         self.lock = threading.Lock()
         super().__init__(("127.0.0.1", 0), _Handler)
         self.url = f"http://127.0.0.1:{self.server_address[1]}"
@@ -82,6 +92,8 @@ class _Handler(BaseHTTPRequestHandler):
         upstream = http.client.HTTPConnection(*self.server.upstream, timeout=30)
         try:
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}
+            if self.command == "DELETE" and self.server.strip_delete_conditions:
+                headers = {k: v for k, v in headers.items() if k.lower() != "if-match"}
             upstream.request(self.command, self.path, body=body, headers=headers)
             response = upstream.getresponse()
             data = response.read()
@@ -113,10 +125,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 @contextmanager
 def s3_fault_proxy(
-    upstream: str, conflicts: int = 0, lost_replies: int = 0
+    upstream: str, conflicts: int = 0, lost_replies: int = 0, strip_delete_conditions: bool = False
 ) -> Iterator[S3FaultProxy]:
     """Run an S3FaultProxy for the block; always shut down and closed."""
-    proxy = S3FaultProxy(upstream, conflicts, lost_replies)
+    proxy = S3FaultProxy(upstream, conflicts, lost_replies, strip_delete_conditions)
     thread = threading.Thread(target=proxy.serve_forever, daemon=True)
     thread.start()
     try:

@@ -119,7 +119,9 @@ def test_unreachable_endpoint_is_a_storage_error() -> None:
 
 
 def _through(proxy_url: str, bucket: str, delays: list[float]) -> S3Storage:
-    return S3Storage(bucket, "feed", endpoint_url=proxy_url, sleep=delays.append)
+    return S3Storage(
+        bucket, "feed", endpoint_url=proxy_url, sleep=delays.append, conditional_delete=True
+    )
 
 
 def test_create_record_retries_conflicts(bucket: str, moto_endpoint: str) -> None:
@@ -192,7 +194,7 @@ def test_replace_and_delete_whose_reply_was_lost(bucket: str, moto_endpoint: str
     direct = S3Storage(bucket, "feed", endpoint_url=moto_endpoint)
     etag = direct.create_record("r.json", b"one")
     with s3_fault_proxy(moto_endpoint, lost_replies=1) as proxy:
-        storage = S3Storage(bucket, "feed", endpoint_url=proxy.url)
+        storage = S3Storage(bucket, "feed", endpoint_url=proxy.url, conditional_delete=True)
         etag = storage.replace_record("r.json", b"two", etag)
         assert proxy.replies_lost == 1
         proxy.lost_replies = 1
@@ -201,3 +203,46 @@ def test_replace_and_delete_whose_reply_was_lost(bucket: str, moto_endpoint: str
         assert proxy.replies_lost == 2
     with pytest.raises(ObjectNotFound):
         direct.read_record("r.json")
+
+
+# -- conditional delete: probed once; a store that ignores If-Match gets the fallback -------
+
+
+def test_conditional_delete_is_probed_once(bucket: str, s3_client) -> None:  # noqa: ANN001
+    storage = S3Storage(bucket, "feed", client=s3_client)
+    first = storage.create_record("a.json", b"a")
+    second = storage.create_record("b.json", b"b")
+    storage.delete_record("a.json", first)
+    storage.delete_record("b.json", second)
+    assert storage.conditional_delete is True
+    assert storage.calls["put_object"] == 3  # two records and one probe
+    assert storage.calls["delete_object"] == 4  # probe, probe cleanup, two records
+    assert s3_client.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+
+
+def test_store_ignoring_conditional_delete_gets_compare_then_delete(
+    bucket: str, moto_endpoint: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with s3_fault_proxy(moto_endpoint, strip_delete_conditions=True) as proxy:
+        storage = S3Storage(bucket, "feed", endpoint_url=proxy.url)
+        first = storage.create_record("r.json", b"one")
+        second = storage.replace_record("r.json", b"two", first)
+        with caplog.at_level("WARNING", logger="storage.s3"):
+            with pytest.raises(PreconditionFailed, match="r.json"):
+                storage.delete_record("r.json", first)
+        assert storage.conditional_delete is False
+        assert "ignores If-Match on DeleteObject" in caplog.text
+        assert storage.read_record("r.json") == (b"two", second)
+        storage.delete_record("r.json", second)
+        with pytest.raises(ObjectNotFound):
+            storage.read_record("r.json")
+        with pytest.raises(ObjectNotFound):
+            storage.delete_record("r.json", second)
+        assert list(storage.list("")) == []
+
+
+def test_list_hides_leftover_probe_objects(bucket: str, s3_client) -> None:  # noqa: ANN001
+    s3_client.put_object(Bucket=bucket, Key="feed/.octopack-probe/abc", Body=b"probe")
+    storage = S3Storage(bucket, "feed", client=s3_client)
+    storage.create_record("real.json", b"{}")
+    assert [o.key for o in storage.list("")] == ["real.json"]

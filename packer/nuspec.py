@@ -103,7 +103,7 @@ def render_nuspec(meta: NuspecMetadata) -> bytes:
     if meta.package_types:
         lines.append("    <packageTypes>")
         for name in meta.package_types:
-            lines.append(f'      <packageType name="{_escape(name, "package_types")}" />')
+            lines.append(f'      <packageType name="{_attr(name, "package_types")}" />')
         lines.append("    </packageTypes>")
     lines += ["  </metadata>", "</package>", ""]
     return "\n".join(lines).encode("utf-8")
@@ -194,7 +194,7 @@ def _render_dependencies(groups: list[dict]) -> list[str]:
         for group in groups:
             framework = group.get("target_framework")
             attr = (
-                f' targetFramework="{_escape(framework, "dependency_groups")}"' if framework else ""
+                f' targetFramework="{_attr(framework, "dependency_groups")}"' if framework else ""
             )
             lines.append(f"      <group{attr}>")
             lines += _render_dependency_list(group.get("dependencies", []), "        ")
@@ -207,11 +207,16 @@ def _render_dependency_list(dependencies: list[dict], indent: str) -> list[str]:
     """Render <dependency> elements, with a version attribute only when there is a range."""
     lines = []
     for dep in dependencies:
-        text = f'{indent}<dependency id="{_escape(dep["id"], "dependency_groups")}"'
+        text = f'{indent}<dependency id="{_attr(dep["id"], "dependency_groups")}"'
         if dep.get("range"):
-            text += f' version="{_escape(dep["range"], "dependency_groups")}"'
+            text += f' version="{_attr(dep["range"], "dependency_groups")}"'
         lines.append(text + " />")
     return lines
+
+
+def _attr(value: str, name: str) -> str:
+    """Escape text for an attribute, keeping tabs and newlines (parsers turn raw ones into spaces)."""
+    return _escape(value, name).replace("\n", "&#10;").replace("\t", "&#9;")
 
 
 def _escape(value: str, name: str) -> str:

@@ -14,7 +14,7 @@ import struct
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -99,7 +99,7 @@ def _zlib_ng_chunk(data: bytes, zdict: bytes, final: bool) -> bytes:
 def codec_for(level: str, optimal_whole_limit: int = 16 << 20) -> _Codec:
     """Pick the deflate implementations for a compression level name."""
     if level == "none":
-        return _Codec(None, None, 1 << 62)
+        return _Codec(None, None, 4 << 20)
     if level == "fast":
         return _Codec(_isal_whole, _isal_chunk, 4 << 20)
     if level == "optimal":
@@ -153,7 +153,10 @@ def _batch_job(codec: _Codec, entries: list[ZipEntry]) -> list[_Piece]:
 
 def _chunk_job(codec: _Codec, entry: ZipEntry, offset: int, length: int) -> tuple[_Piece, bytes]:
     """Compress one chunk of a large file primed with the window before it."""
-    assert entry.path is not None and codec.chunk is not None
+    assert entry.path is not None
+    if codec.chunk is None:
+        chunk = _read_exact(entry.path, offset, length, entry.size)
+        return _Piece(isal_zlib.crc32(chunk), length, b"", STORED), chunk
     start = max(0, offset - WINDOW)
     data = _read_exact(entry.path, start, offset + length - start, entry.size)
     zdict, chunk = data[: offset - start], data[offset - start :]
@@ -212,6 +215,7 @@ class ZipWriter:
         zip64_threshold: int = ZIP64_LIMIT,
         zip64_count_threshold: int = ZIP64_COUNT_LIMIT,
         optimal_whole_limit: int = 16 << 20,
+        executor: Executor | None = None,
     ) -> None:
         self.out = out
         self.codec = codec_for(level, optimal_whole_limit)
@@ -224,7 +228,8 @@ class ZipWriter:
         self.zip64_count = zip64_count_threshold
         self.stats = ZipStats()
         self._offset = out.tell()
-        self._open: dict[str, int] = {}
+        self._executor = executor
+        self._stream: _Stream | None = None
 
     # planning -------------------------------------------------------------------------
 
@@ -234,11 +239,7 @@ class ZipWriter:
         batch_size = 0
         for entry in entries:
             size = len(entry.data) if entry.data is not None else entry.size
-            chunked = (
-                entry.path is not None
-                and self.codec.chunk is not None
-                and size > self.codec.whole_limit
-            )
+            chunked = entry.path is not None and size > self.codec.whole_limit
             if chunked or (batch and batch_size + size > self.batch_bytes):
                 if batch:
                     yield _Unit(batch_size, batch)
@@ -270,7 +271,8 @@ class ZipWriter:
         pending: deque[tuple[_Unit, Future]] = deque()
         in_flight = 0
         units = self._plan(entries)
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="zip") as pool:
+        pool = self._executor or ThreadPoolExecutor(self.workers, thread_name_prefix="zip")
+        with pool:
             try:
                 for unit in units:
                     while pending and in_flight + unit.cost > self.budget:
@@ -362,6 +364,7 @@ class ZipWriter:
             self._stream = _Stream(entry, header_at, self._offset, method, force64, name, flags,
                                    dos, attr)  # fmt: skip
         stream = self._stream
+        assert stream is not None
         if stream.method == STORED:
             self._write(raw or _read_exact(entry.path or "", offset, length, entry.size))
         else:

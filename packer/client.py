@@ -327,7 +327,7 @@ class FeedClient:
                 failure = f"{self.server} answered {response.status_code}: {_error_text(response)}"
             if response is None or response.status_code not in (429, 503):
                 broken = True
-                local_sha = local_sha or body.sha256() or file_sha256(path)
+                local_sha = local_sha or file_sha256(path)
                 landed = self._landed(package_id, version, local_sha)
                 if landed is not None:
                     return self._landed_result(path, package_id, version, landed)

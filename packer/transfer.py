@@ -59,8 +59,6 @@ class MultipartBody:
         self._path = path
         self._size = size
         self._progress = progress
-        self.digest = hashlib.sha256()
-        self._finished = False
 
     @property
     def content_type(self) -> str:
@@ -79,16 +77,10 @@ class MultipartBody:
                 if not block:
                     raise BadInput(f"package file {str(self._path)!r} shrank during upload")
                 sent += len(block)
-                self.digest.update(block)
                 if self._progress is not None:
                     self._progress(sent, self._size)
                 yield block
-        self._finished = True
         yield self._epilogue
-
-    def sha256(self) -> str | None:
-        """The SHA-256 of the file when every byte of it went out in this body, else None."""
-        return self.digest.hexdigest() if self._finished else None
 
 
 class PartFile:

@@ -142,17 +142,18 @@ def _key_problem(key: str) -> str:
     return ""
 
 
-def open_storage(location: str, **options: Any) -> Storage:
+def open_storage(location: str, *, endpoint_url: str | None = None, **options: Any) -> Storage:
     """Open `s3://bucket/prefix` as S3Storage, anything else as a disk directory.
 
-    Options go to the backend (S3: endpoint_url, part_size, client; disk: none yet).
+    `endpoint_url` (else OCTOPACK_S3_ENDPOINT / AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL)
+    only matters for S3; other options go to the backend's constructor.
     """
     if not isinstance(location, str) or not location.strip():
         raise InvalidKey(f"storage location must be a path or s3://bucket/prefix, got {location!r}")
     if location.startswith("s3://"):
         from storage.s3 import S3Storage
 
-        return S3Storage.from_url(location, **options)
+        return S3Storage.from_url(location, endpoint_url=endpoint_url, **options)
     from storage.disk import DiskStorage
 
     path = location[len("file://") :] if location.startswith("file://") else location

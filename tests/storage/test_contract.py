@@ -365,6 +365,13 @@ def test_delete_is_idempotent(storage: Storage) -> None:
     assert read_all(storage, "a/b/c.bin") == b"back"
 
 
+def test_backends_satisfy_the_protocol(storage: Storage) -> None:
+    assert isinstance(storage, Storage)
+    assert sum(storage.calls.values()) == 0
+    storage.create_record("k", b"v")
+    assert sum(storage.calls.values()) >= 1
+
+
 def test_errors_share_one_root(storage: Storage) -> None:
     with pytest.raises(StorageError):
         storage.stat("missing")

@@ -170,7 +170,7 @@ def test_open_storage_makes_a_disk_store(tmp_path: Path) -> None:
     assert isinstance(storage, DiskStorage)
     storage.create_record("k", b"v")
     assert (tmp_path / "new" / "store" / "k").read_bytes() == b"v"
-    again = open_storage(f"file://{tmp_path}/new/store")
+    again = open_storage(f"file://{tmp_path}/new/store", endpoint_url="http://127.0.0.1:9")
     assert again.read_record("k")[0] == b"v"
 
 

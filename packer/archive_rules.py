@@ -158,15 +158,24 @@ class EntryChecker:
 
     def finish(self) -> None:
         """Check the rules that need every entry: parents that are not dirs, symlink targets."""
+        spellings = dict(self._names)  # casefolded folder -> first spelling seen
         for entry in self.entries:
             parts = entry.name.split("/")
             for depth in range(1, len(parts)):
-                parent = "/".join(parts[:depth]).casefold()
+                written = "/".join(parts[:depth])
+                parent = written.casefold()
                 kind = self._kinds.get(parent)
                 if kind is not None and kind != "dir":
                     raise refuse(
                         entry.name,
                         f"lies below {self._names[parent]!r}, which is a {kind}, not a directory",
+                    )
+                first = spellings.setdefault(parent, written)
+                if first != written:
+                    raise refuse(
+                        entry.name,
+                        f"duplicate name (case-insensitive): folder {written!r} is also "
+                        f"spelled {first!r}",
                     )
         links = {
             e.name.casefold(): e.link_target or "" for e in self.entries if e.kind == "symlink"

@@ -229,3 +229,12 @@ def test_symlink_loop_is_refused(tmp_path: Path) -> None:
             archive.addfile(info)
     with pytest.raises(UnsafeArchive, match="points outside"):
         inspect_archive(path)
+
+
+def test_folders_spelled_two_ways_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "case.zip"
+    path.write_bytes(raw_zip([RawMember(b"App/a.txt", b"a"), RawMember(b"app/b.txt", b"b")]))
+    with pytest.raises(UnsafeArchive, match="'app/b.txt': duplicate name .* folder 'app'"):
+        inspect_archive(path)
+    path.write_bytes(raw_zip([RawMember(b"App/a.txt", b"a"), RawMember(b"App/b.txt", b"b")]))
+    assert [e.name for e in inspect_archive(path).entries] == ["App/a.txt", "App/b.txt"]

@@ -9,7 +9,7 @@ from typing import BinaryIO
 from flask import Flask, Request, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from feed import keys_api, octopus, retention_api
+from feed import keys_api, nuget_v2, nuget_v3, octopus, retention_api
 from feed.auth import KeyStore
 from feed.config import FeedConfig
 from feed.context import EXTENSION, FeedServices
@@ -53,6 +53,8 @@ def create_app(config: FeedConfig, storage: Storage | None = None) -> Flask:
     keys = KeyStore(store, config.api_keys, config.clock)
     app.extensions[EXTENSION] = FeedServices(config, repository, keys)
     octopus.init_app(app)
+    nuget_v3.init_app(app)
+    nuget_v2.init_app(app)
     app.register_blueprint(keys_api.bp)
     retention_api.init_app(app)
     app.add_url_rule("/health", "health", health)

@@ -34,6 +34,8 @@ class FeedConfig:
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = field(default_factory=lambda: 2 * (os.cpu_count() or 1))
+    trust_proxy: bool = False  # absolute URLs follow X-Forwarded-Proto/-Host/-Prefix
+    nuget_delete: str = "unlist"  # what a NuGet DELETE does: unlist, or delete for good
     clock: Callable[[], datetime] = utc_now
 
     def with_overrides(self, **overrides: object) -> FeedConfig:
@@ -51,6 +53,8 @@ _ENV_FIELDS = {
     "OCTOPACK_HOST": ("host", str),
     "OCTOPACK_PORT": ("port", int),
     "OCTOPACK_WORKERS": ("workers", int),
+    "OCTOPACK_TRUST_PROXY": ("trust_proxy", "bool"),
+    "OCTOPACK_NUGET_DELETE": ("nuget_delete", str),
 }
 
 

@@ -32,6 +32,7 @@ class PackageRecord:
     authors: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     dependency_groups: list[dict[str, Any]] = field(default_factory=list)
+    package_types: list[str] = field(default_factory=list)
     listed: bool = True
     is_prerelease: bool = False
     is_semver2: bool = False

@@ -419,6 +419,7 @@ def _new_record(
             "authors": _as_list(getattr(meta, "authors", None), ","),
             "tags": _as_list(getattr(meta, "tags", None), None),
             "dependency_groups": list(getattr(meta, "dependency_groups", None) or []),
+            "package_types": list(getattr(meta, "package_types", None) or []),
         }
     return PackageRecord(
         id=package_id,

@@ -132,7 +132,5 @@ def test_scheduler_runs_the_stored_policy_once_per_interval(storage, clock, tmp_
     scheduler.stop()
     assert waits == [300.0, 300.0, 300.0]
     assert versions_of(repository, "App") == ["3.0.0"]
-    [entry] = [
-        json.loads(storage.read_record(i.key)[0]) for i in storage.list("retention/audit/")
-    ]
+    [entry] = [json.loads(storage.read_record(i.key)[0]) for i in storage.list("retention/audit/")]
     assert entry["actor"] == "schedule (feed-1)"

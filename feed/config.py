@@ -36,6 +36,7 @@ class FeedConfig:
     workers: int = field(default_factory=lambda: 2 * (os.cpu_count() or 1))
     trust_proxy: bool = False  # absolute URLs follow X-Forwarded-Proto/-Host/-Prefix
     nuget_delete: str = "unlist"  # what a NuGet DELETE does: unlist, or delete for good
+    retention_interval: int | None = None  # minutes between scheduled retention runs
     clock: Callable[[], datetime] = utc_now
 
     def with_overrides(self, **overrides: object) -> FeedConfig:
@@ -53,6 +54,7 @@ _ENV_FIELDS = {
     "OCTOPACK_HOST": ("host", str),
     "OCTOPACK_PORT": ("port", int),
     "OCTOPACK_WORKERS": ("workers", int),
+    "OCTOPACK_RETENTION_INTERVAL": ("retention_interval", int),
     "OCTOPACK_TRUST_PROXY": ("trust_proxy", "bool"),
     "OCTOPACK_NUGET_DELETE": ("nuget_delete", str),
 }

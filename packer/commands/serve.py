@@ -41,6 +41,14 @@ SCOPES = ("read", "push", "admin")
     help="Refuse larger uploads with 413, e.g. 500M or 8G (or OCTOPACK_MAX_PACKAGE_BYTES) [8G].",
 )
 @click.option("--upload-dir", default=None, help="Where uploads are spooled [the temp dir].")
+@click.option(
+    "--retention-interval",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="MINUTES",
+    help="Run retention with the stored policy this often (one feed process at a time; "
+    "or OCTOPACK_RETENTION_INTERVAL).",
+)
 @report_errors
 def serve_command(
     host: str | None,
@@ -51,6 +59,7 @@ def serve_command(
     private: bool | None,
     max_package_size: str | None,
     upload_dir: str | None,
+    retention_interval: int | None,
 ) -> None:
     """Run the package feed (Octopus, NuGet v2 and v3 dialects) under gunicorn."""
     from feed.config import config_from_env, parse_size
@@ -67,6 +76,7 @@ def serve_command(
         private=private,
         max_package_bytes=parse_size(max_package_size) if max_package_size else None,
         upload_dir=upload_dir,
+        retention_interval=retention_interval,
     )
     run(config)
 

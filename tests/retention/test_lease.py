@@ -134,3 +134,42 @@ def test_scheduler_runs_the_stored_policy_once_per_interval(storage, clock, tmp_
     assert versions_of(repository, "App") == ["3.0.0"]
     [entry] = [json.loads(storage.read_record(i.key)[0]) for i in storage.list("retention/audit/")]
     assert entry["actor"] == "schedule (feed-1)"
+
+
+def test_a_feed_with_retention_interval_runs_the_scheduler(storage, clock, tmp_path):
+    from feed.app import create_app
+    from feed.config import config_from_env
+    from feed.retention_api import SCHEDULER
+
+    config = config_from_env({"OCTOPACK_RETENTION_INTERVAL": "15"}, clock=clock)
+    assert config.retention_interval == 15
+    app = create_app(config, storage=storage)
+    scheduler = app.extensions[SCHEDULER]
+    try:
+        assert scheduler.interval == timedelta(minutes=15)
+        assert scheduler._thread is not None and scheduler._thread.is_alive()
+        repository = app.extensions["octopack"].repository
+        for text in ("1.0.0", "2.0.0"):
+            push(repository, tmp_path, "App", text)
+        clock.advance(days=1)
+        from feed.retention import RetentionStore
+
+        RetentionStore(storage, clock).set_policy(None, Rules(keep_last=1))
+        report = scheduler.run_once()
+        assert [d.version for d in report.deleted] == ["1.0.0"]
+    finally:
+        scheduler.stop()
+    assert not scheduler._thread.is_alive()
+    plain = create_app(FeedConfig(clock=clock), storage=storage)
+    assert SCHEDULER not in plain.extensions
+
+
+def test_serve_offers_retention_interval():
+    from click.testing import CliRunner
+
+    from packer.cli import main
+
+    result = CliRunner().invoke(main, ["serve", "--help"])
+    assert "--retention-interval MINUTES" in result.stdout
+    bad = CliRunner().invoke(main, ["serve", "--retention-interval", "0"])
+    assert bad.exit_code == 2

@@ -6,10 +6,14 @@ crosses a limit rather than after decompressing everything.
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import tarfile
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from packer.archive_rules import ArchiveEntry, ArchiveInfo, EntryChecker, Limits, normalize_name
 from packer.archive_rules import refuse as refuse_entry
@@ -17,7 +21,7 @@ from packer.archive_write import SafeWriter
 from packer.errors import OperationFailed, UnsafeArchive
 
 CHUNK = 1 << 20
-_MODES = {"tar": "r|", "tar.gz": "r|gz", "tar.bz2": "r|bz2"}
+MAX_TRAILING_BYTES = 1 << 20  # after the end-of-archive block: record padding, nothing more
 _TAR_ERRORS = (tarfile.TarError, zlib.error, EOFError, OSError, ValueError)
 
 
@@ -74,10 +78,20 @@ class TarReader:
         with self._open() as archive:
             yield from self._iterate(archive, checker)
 
-    def _open(self) -> tarfile.TarFile:
-        """Open the archive as a forward-only stream."""
+    @contextmanager
+    def _open(self) -> Iterator[tarfile.TarFile]:
+        """Open the archive as a forward-only stream over a decompressor that checks its CRCs."""
         try:
-            return tarfile.open(self.path, _MODES[self.fmt])
+            with open(self.path, "rb") as raw:
+                source: BinaryIO = raw
+                if self.fmt == "tar.gz":
+                    source = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
+                elif self.fmt == "tar.bz2":
+                    source = bz2.BZ2File(raw)  # type: ignore[assignment]
+                with source:
+                    archive = tarfile.open(fileobj=source, mode="r|", tarinfo=_StrictTarInfo)
+                    yield archive
+                    _drain(source)
         except _TAR_ERRORS as error:
             raise self._corrupt(error) from None
 
@@ -124,6 +138,41 @@ class TarReader:
         return UnsafeArchive(
             f"{self.path.name} is not a valid {self.fmt} archive (truncated or corrupt): {error}"
         )
+
+
+class _StrictTarInfo(tarfile.TarInfo):
+    """A header reader that refuses what tarfile quietly takes for the end of the archive.
+
+    tarfile ends the archive at a damaged header or at end of file; we accept only a zero
+    block as the end, so a cut or corrupted archive is refused rather than shortened.
+    """
+
+    @classmethod
+    def fromtarfile(cls, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:  # type: ignore[override]
+        """Read one header block strictly."""
+        offset = tarfile_.fileobj.tell()
+        buf = tarfile_.fileobj.read(tarfile.BLOCKSIZE)
+        if len(buf) != tarfile.BLOCKSIZE:
+            raise tarfile.ReadError(f"unexpected end of data at offset {offset} (no end marker)")
+        if buf.count(tarfile.NUL) == tarfile.BLOCKSIZE:
+            raise tarfile.EOFHeaderError("end of file header")
+        try:
+            obj = cls.frombuf(buf, tarfile_.encoding, tarfile_.errors)
+        except tarfile.HeaderError as error:
+            raise tarfile.ReadError(f"invalid tar header at offset {offset}: {error}") from None
+        obj.offset = offset
+        return obj._proc_member(tarfile_)
+
+
+def _drain(source: BinaryIO) -> None:
+    """Read past the end block to the end, so the decompressor checks its trailer CRC."""
+    left = MAX_TRAILING_BYTES
+    while chunk := source.read(min(CHUNK, left + 1)):
+        left -= len(chunk)
+        if left < 0:
+            raise tarfile.ReadError(
+                f"more than {MAX_TRAILING_BYTES} bytes follow the end of the tar archive"
+            )
 
 
 def _entry(member: tarfile.TarInfo) -> ArchiveEntry | None:

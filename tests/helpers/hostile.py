@@ -421,6 +421,29 @@ def tar_truncated(path: Path) -> tuple[Path, str]:
     return _write(path, full[: len(full) // 2]), "truncated or corrupt"
 
 
+def tar_damaged_header(path: Path) -> tuple[Path, str]:
+    """A tar.gz whose second header fails its checksum (tarfile alone would stop there quietly,
+    deploying half a package)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as archive:
+        for name in ("a.txt", "b.txt"):
+            info = _info(name)
+            info.size = 3
+            archive.addfile(info, io.BytesIO(b"abc"))
+    data = bytearray(buffer.getvalue())
+    data[1024 + 1] ^= 0x01  # the name of the second header: its checksum no longer matches
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    return _write(path, packer.compress(bytes(data)) + packer.flush()), "invalid tar header"
+
+
+def tar_gz_bad_crc(path: Path) -> tuple[Path, str]:
+    """A tar.gz whose gzip trailer CRC does not match the data."""
+    good = _tar(path, [(_info("a.txt"), b"hello\n")], "w:gz").read_bytes()
+    data = bytearray(good)
+    data[-8] ^= 0xFF  # first byte of the CRC32 in the trailer
+    return _write(path, bytes(data)), "truncated or corrupt"
+
+
 @dataclass(frozen=True)
 class HostileCase:
     """One hostile archive: its name, file extension and builder."""
@@ -479,6 +502,8 @@ HOSTILE_CASES: list[HostileCase] = [
         ("tar.gz", tar_duplicate),
         ("tar.gz", tar_ratio_bomb),
         ("tar.gz", tar_truncated),
+        ("tar.gz", tar_damaged_header),
+        ("tar.gz", tar_gz_bad_crc),
     ]
 ]
 """Every hostile archive; loop over it to check each one is refused."""

@@ -55,8 +55,14 @@ _MKDIR_RETRIES = 10
 class DiskStorage:
     """A Storage on a local (or shared POSIX) directory."""
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, durable: bool = True) -> None:
+        """Open (creating if missing) the store at `root`.
+
+        `durable=False` skips every fsync: only for throw-away stores (tests, benchmarks of
+        other parts); atomicity and locking stay the same, crash durability goes.
+        """
         self.root = os.path.abspath(os.fspath(root))
+        self.durable = durable
         self.calls: Counter[str] = Counter()
         self._calls_lock = threading.Lock()
         try:
@@ -84,7 +90,7 @@ class DiskStorage:
         except OSError as exc:
             _unlink_quietly(tmp)
             raise self._os_error("put_blob", key, exc) from exc
-        _fsync_dir(os.path.dirname(path))
+        self._sync_dir(os.path.dirname(path))
         return _info(key, st)
 
     def open_blob(self, key: str, start: int = 0, end: int | None = None) -> BinaryIO:
@@ -143,7 +149,7 @@ class DiskStorage:
             return
         except OSError as exc:
             raise self._os_error("delete", key, exc) from exc
-        _fsync_dir(os.path.dirname(path))
+        self._sync_dir(os.path.dirname(path))
         self._prune_dirs(os.path.dirname(path))
 
     # -- records -----------------------------------------------------------------------
@@ -161,7 +167,7 @@ class DiskStorage:
             raise self._os_error("create_record", key, exc) from exc
         finally:
             _unlink_quietly(tmp)
-        _fsync_dir(os.path.dirname(path))
+        self._sync_dir(os.path.dirname(path))
         return _etag(st)
 
     def read_record(self, key: str) -> tuple[bytes, str]:
@@ -190,7 +196,7 @@ class DiskStorage:
             except OSError as exc:
                 _unlink_quietly(tmp)
                 raise self._os_error("replace_record", key, exc) from exc
-            _fsync_dir(os.path.dirname(path))
+            self._sync_dir(os.path.dirname(path))
         return _etag(st)
 
     def delete_record(self, key: str, if_match: str) -> None:
@@ -205,7 +211,7 @@ class DiskStorage:
                 raise ObjectNotFound(key) from exc
             except OSError as exc:
                 raise self._os_error("delete_record", key, exc) from exc
-            _fsync_dir(os.path.dirname(path))
+            self._sync_dir(os.path.dirname(path))
         self._prune_dirs(os.path.dirname(path))
 
     # -- housekeeping ------------------------------------------------------------------
@@ -233,6 +239,10 @@ class DiskStorage:
         return removed
 
     # -- internals ---------------------------------------------------------------------
+
+    def _sync_dir(self, directory: str) -> None:
+        if self.durable:
+            _fsync_dir(directory)
 
     def _count(self, operation: str) -> None:
         with self._calls_lock:
@@ -276,7 +286,8 @@ class DiskStorage:
         try:
             write(fd)
             os.utime(fd, ns=(mtime_ns, mtime_ns))
-            os.fsync(fd)
+            if self.durable:
+                os.fsync(fd)
             st = os.fstat(fd)
         except BaseException:
             os.close(fd)
@@ -317,7 +328,7 @@ class DiskStorage:
                 f"cannot create directory {os.path.relpath(directory, self.root)!r}: "
                 "a parent is an object"
             ) from exc
-        _fsync_dir(parent)
+        self._sync_dir(parent)
 
     def _prune_dirs(self, directory: str) -> None:
         """Remove empty directories from `directory` up to (not including) the root."""

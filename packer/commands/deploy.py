@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from packer.commands import output_format_option, print_json, report_errors
-from packer.errors import BadInput, OperationFailed
+from packer.errors import BadInput, OperationFailed, UnsafeArchive
 
 
 def _echo_for(output_format: str):
@@ -110,13 +110,20 @@ def deploy_command(
     if package_file is not None:
         if version or version_range:
             raise BadInput("--file takes id and version from the package; drop --version/--range")
-        outcome = deploy.deploy_file(package_file.resolve(), options, package_id)
-    elif package_id:
-        outcome = deploy.deploy_from_feed(
-            options, package_id, version, version_range, prerelease, server, api_key, space
-        )
-    else:
+    elif not package_id:
         raise BadInput("give a package ID to deploy from the feed, or --file PACKAGE")
+    try:
+        if package_file is not None:
+            outcome = deploy.deploy_file(package_file.resolve(), options, package_id)
+        else:
+            outcome = deploy.deploy_from_feed(
+                options, package_id, version, version_range, prerelease, server, api_key, space
+            )
+    except OperationFailed as error:
+        if output_format == "json":  # a pipeline still gets one document saying what happened
+            status = "refused" if isinstance(error, UnsafeArchive) else "failed"
+            print_json(_failure_document(package_id, version, environment, status, str(error)))
+        raise
     if output_format == "json":
         print_json(outcome.to_json())
     elif outcome.status == "success":
@@ -128,6 +135,23 @@ def deploy_command(
             f"deploy of {outcome.id} {outcome.version} failed: {outcome.message}; "
             f"the release stays in {outcome.directory} for inspection"
         )
+
+
+def _failure_document(
+    package_id: str | None, version: str | None, environment: str | None, status: str, message: str
+) -> dict:
+    """Return the deploy JSON of a deploy that stopped before any step ran."""
+    return {
+        "id": package_id,
+        "version": version,
+        "environment": environment,
+        "directory": None,
+        "status": status,
+        "steps": [],
+        "kept": [],
+        "deleted": [],
+        "message": message,
+    }
 
 
 def _report_cleanup(package_id, environment, result, output_format: str) -> None:

@@ -125,4 +125,4 @@ def test_lock_timeout_refuses_a_second_deploy(tmp_path, root, octopack):
     assert result.exit_code == 1
     assert "another deploy of Web still holds" in result.stderr
     assert not (root / "Web").exists()
-    assert json.loads(result.stdout or "null") is None
+    assert json.loads(result.stdout)["status"] == "failed"

@@ -214,7 +214,9 @@ def test_hostile_package_is_refused_and_leaves_nothing(tmp_path, root, octopack,
     result = octopack("deploy", "--file", package, "--root", root, "--output-format", "json")
     assert result.exit_code == 1, result.output
     assert expected in result.stderr, result.stderr
-    assert result.stdout == ""
+    document = json.loads(result.stdout)
+    assert document["status"] == "refused" and document["directory"] is None
+    assert expected in document["message"]
     after = {k: v for k, v in _snapshot(tmp_path).items() if not k.startswith("target")}
     assert after == before  # nothing written or changed outside the root
     assert {p.name for p in root.iterdir()} <= {".octopack"}  # no release, no temp dir

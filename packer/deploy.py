@@ -146,13 +146,17 @@ def _deploy_locked(
     entry.directory = str(release)
     journal.record(entry)
     echo(f"extracted {package.package_id} {package.version} to {release}")
-    steps, failure = _run_steps(package, options, layout, release, previous)
-    entry.steps = [{"name": s.name, "exit_code": s.exit_code} for s in steps]
-    if failure is None:
-        layout.point_current(package.package_id, options.environment, release)
-        _finish(journal, entry, options, "success", None)
-    else:
-        _finish(journal, entry, options, "failed", failure)
+    try:
+        steps, failure = _run_steps(package, options, layout, release, previous)
+        entry.steps = [{"name": s.name, "exit_code": s.exit_code} for s in steps]
+        if failure is None:
+            layout.point_current(package.package_id, options.environment, release)
+    except BaseException as error:  # interrupted, or a script could not even start
+        _finish(journal, entry, options, "failed", f"{type(error).__name__}: {error}")
+        if isinstance(error, OSError):
+            raise OperationFailed(f"deploy of {release} stopped: {error}") from error
+        raise
+    _finish(journal, entry, options, "success" if failure is None else "failed", failure)
     result = DeployResult(
         package.package_id,
         package.version,

@@ -85,12 +85,22 @@ class S3Storage:
         self.part_size = part_size
         self.page_size = page_size
         self.endpoint_url = endpoint_url or _endpoint_from_environment()
-        self.client = client if client is not None else make_client(self.endpoint_url)
+        self._own_client = client is None
+        self._client = client if client is not None else make_client(self.endpoint_url)
+        self._client_pid = os.getpid()
         self.calls: Counter[str] = Counter()
         self._calls_lock = threading.Lock()
         self._sleep = sleep
         self.conditional_delete = conditional_delete  # None: probe before first use
         self._probe_lock = threading.Lock()
+
+    @property
+    def client(self) -> Any:
+        """The boto3 client; a forked process (gunicorn worker) builds its own once."""
+        if self._own_client and self._client_pid != os.getpid():
+            self._client = make_client(self.endpoint_url)
+            self._client_pid = os.getpid()
+        return self._client
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> S3Storage:

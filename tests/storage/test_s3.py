@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import multiprocessing
 import socket
 
 import pytest
@@ -246,3 +247,31 @@ def test_list_hides_leftover_probe_objects(bucket: str, s3_client) -> None:  # n
     storage = S3Storage(bucket, "feed", client=s3_client)
     storage.create_record("real.json", b"{}")
     assert [o.key for o in storage.list("")] == ["real.json"]
+
+
+def _use_after_fork(storage: S3Storage, parent_client_id: int, results) -> None:  # noqa: ANN001
+    try:
+        storage.create_record("from-child.json", b"child")
+        results.put(("ok", id(storage.client) != parent_client_id))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        results.put((repr(exc), False))
+
+
+def test_a_forked_worker_builds_its_own_client(bucket: str, moto_endpoint: str) -> None:
+    """gunicorn forks workers after the app (and maybe the store) exists: no shared sockets."""
+    storage = S3Storage(bucket, "feed", endpoint_url=moto_endpoint)
+    storage.create_record("from-parent.json", b"parent")
+    ctx = multiprocessing.get_context("fork")
+    results = ctx.Queue()
+    child = ctx.Process(target=_use_after_fork, args=(storage, id(storage.client), results))
+    child.start()
+    try:
+        assert results.get(timeout=60) == ("ok", True)
+        child.join(timeout=60)
+        assert child.exitcode == 0
+    finally:
+        if child.is_alive():
+            child.kill()
+            child.join()
+    assert storage.read_record("from-child.json")[0] == b"child"
+    assert storage.read_record("from-parent.json")[0] == b"parent"

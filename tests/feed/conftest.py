@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,8 +45,17 @@ def s3_endpoint() -> Iterator[str]:
         yield endpoint
 
 
+@pytest.fixture(scope="session")
+def s3_shared(s3_endpoint: str) -> tuple[str, Any]:
+    """One bucket and one boto3 client for the session; each test gets its own prefix."""
+    from storage.s3 import S3Storage
+
+    bucket = create_bucket(s3_endpoint)
+    return bucket, S3Storage(bucket, endpoint_url=s3_endpoint).client
+
+
 def _backend(name: str, tmp_path: Path, request: pytest.FixtureRequest) -> Backend:
-    """Open a fresh disk directory or a fresh S3 bucket."""
+    """Open a fresh disk directory or a fresh prefix of the session's S3 bucket."""
     from storage import open_storage
 
     if name == "disk":
@@ -55,9 +65,10 @@ def _backend(name: str, tmp_path: Path, request: pytest.FixtureRequest) -> Backe
     from tests.helpers.moto_server import s3_environment
 
     endpoint = request.getfixturevalue("s3_endpoint")
-    bucket = create_bucket(endpoint)
-    storage = S3Storage(bucket, "feed", endpoint_url=endpoint)
-    return Backend("s3", f"s3://{bucket}/feed", storage, s3_environment(endpoint))
+    bucket, client = request.getfixturevalue("s3_shared")
+    prefix = f"feed-{uuid.uuid4().hex[:12]}"
+    storage = S3Storage(bucket, prefix, endpoint_url=endpoint, client=client)
+    return Backend("s3", f"s3://{bucket}/{prefix}", storage, s3_environment(endpoint))
 
 
 @pytest.fixture(params=["disk", "s3"])

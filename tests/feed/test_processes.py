@@ -18,6 +18,7 @@ from tests.feed.packages import digests, make_zip
 from tests.helpers.feed_server import ADMIN_KEY, feed_process, stop_process
 
 ADMIN = {"X-Octopus-ApiKey": ADMIN_KEY}
+pytestmark = pytest.mark.slow  # real gunicorn processes: seconds each
 
 
 def _push(url: str, path: Path, **params: str) -> requests.Response:

@@ -10,6 +10,7 @@ from storage import Storage
 from storage.disk import DiskStorage
 from storage.s3 import MIN_PART_SIZE, S3Storage, make_client
 from tests.helpers.moto_server import create_bucket, moto_s3_endpoint
+from tests.storage.s3_fault_proxy import s3_fault_proxy
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +26,16 @@ def s3_client(moto_endpoint: str):  # noqa: ANN201
     return make_client(moto_endpoint)
 
 
+@pytest.fixture(scope="session")
+def serialised_s3_client(moto_endpoint: str):  # noqa: ANN201
+    """A client whose conditional writes reach moto one at a time, as S3 decides them.
+
+    moto checks conditions without a lock; see tests/storage/s3_fault_proxy.py.
+    """
+    with s3_fault_proxy(moto_endpoint, serialise_conditional=True) as proxy:
+        yield make_client(proxy.url)
+
+
 @pytest.fixture
 def bucket(moto_endpoint: str) -> str:
     """A fresh, empty bucket per test."""
@@ -38,9 +49,12 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def storage(backend: str, request: pytest.FixtureRequest, tmp_path) -> Storage:  # noqa: ANN001
-    """A fresh, empty store of the parametrised backend (S3 uses the smallest part size)."""
+    """A fresh, empty store of the parametrised backend.
+
+    S3 uses the smallest part size and reaches moto through the serialising proxy.
+    """
     if backend == "disk":
         return DiskStorage(tmp_path / "store")
     bucket = request.getfixturevalue("bucket")
-    client = request.getfixturevalue("s3_client")
+    client = request.getfixturevalue("serialised_s3_client")
     return S3Storage(bucket, "feed", client=client, part_size=MIN_PART_SIZE)

@@ -1,6 +1,6 @@
 """An HTTP proxy on loopback in front of moto that injects S3 faults into conditional writes.
 
-Two faults, each applied to the next N conditional requests (PUT or DELETE carrying
+Two faults, each applied to the next N conditional requests (PUT, POST or DELETE carrying
 If-Match or If-None-Match); everything else passes through unchanged:
 
 * `conflicts`: answer ``409 ConditionalRequestConflict`` without forwarding, as real S3
@@ -10,6 +10,11 @@ If-Match or If-None-Match); everything else passes through unchanged:
 
 With `strip_delete_conditions` it also drops If-Match from every DELETE before forwarding,
 behaving like stores that ignore conditional deletes (MinIO).
+
+With `serialise_conditional` it forwards conditional writes one at a time. moto checks
+If-Match/If-None-Match and then writes without a lock, so two racing requests can both
+pass; S3 decides them atomically. Serialising here stands in for S3's atomic check, so a
+race test through this proxy checks our logic (and is not flaky), not S3's atomicity.
 
 Counting requests, not time, keeps tests deterministic. (tests/helpers/faulty_proxy.py
 cuts at the first response byte, which for S3 is the ``100 Continue`` before the body.)
@@ -43,6 +48,7 @@ class S3FaultProxy(ThreadingHTTPServer):
         conflicts: int = 0,
         lost_replies: int = 0,
         strip_delete_conditions: bool = False,
+        serialise_conditional: bool = False,
     ) -> None:
         parts = urlsplit(upstream)
         assert parts.hostname == "127.0.0.1", upstream
@@ -52,6 +58,8 @@ class S3FaultProxy(ThreadingHTTPServer):
         self.lost_replies = lost_replies
         self.replies_lost = 0
         self.strip_delete_conditions = strip_delete_conditions
+        self.serialise_conditional = serialise_conditional
+        self.conditional_lock = threading.Lock()
         self.lock = threading.Lock()
         super().__init__(("127.0.0.1", 0), _Handler)
         self.url = f"http://127.0.0.1:{self.server_address[1]}"
@@ -84,11 +92,18 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         conditional = self.headers.get("If-Match") or self.headers.get("If-None-Match")
-        conditional = bool(conditional) and self.command in ("PUT", "DELETE")
+        conditional = bool(conditional) and self.command in ("PUT", "POST", "DELETE")
         if conditional and self.server.take_conflict():
             self._reply(409, {"Content-Type": "application/xml"}, CONFLICT_BODY)
             return
         lose_reply = conditional and self.server.take_lost_reply()
+        if conditional and self.server.serialise_conditional:
+            with self.server.conditional_lock:
+                self._forward(body, lose_reply)
+        else:
+            self._forward(body, lose_reply)
+
+    def _forward(self, body: bytes, lose_reply: bool) -> None:
         upstream = http.client.HTTPConnection(*self.server.upstream, timeout=30)
         try:
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}
@@ -125,10 +140,16 @@ class _Handler(BaseHTTPRequestHandler):
 
 @contextmanager
 def s3_fault_proxy(
-    upstream: str, conflicts: int = 0, lost_replies: int = 0, strip_delete_conditions: bool = False
+    upstream: str,
+    conflicts: int = 0,
+    lost_replies: int = 0,
+    strip_delete_conditions: bool = False,
+    serialise_conditional: bool = False,
 ) -> Iterator[S3FaultProxy]:
     """Run an S3FaultProxy for the block; always shut down and closed."""
-    proxy = S3FaultProxy(upstream, conflicts, lost_replies, strip_delete_conditions)
+    proxy = S3FaultProxy(
+        upstream, conflicts, lost_replies, strip_delete_conditions, serialise_conditional
+    )
     thread = threading.Thread(target=proxy.serve_forever, daemon=True)
     thread.start()
     try:

@@ -181,9 +181,10 @@ def test_create_record_refuses_existing_and_keeps_it(storage: Storage) -> None:
 def test_create_record_race_has_exactly_one_winner(storage: Storage) -> None:
     """20 threads create the same record at once: exactly one wins, its bytes are stored.
 
-    On S3 this runs against moto, which checks If-None-Match without a lock: the test shows
-    our logic (412 -> ObjectExists, no overwrite), not S3's atomicity. On disk the
-    atomicity is real (os.link fails when the name exists).
+    On S3 this runs against moto, which checks If-None-Match without a lock, so the fixture
+    serialises conditional writes in a proxy: the test shows our logic (412 ->
+    ObjectExists, no overwrite), not S3's atomicity. On disk the atomicity is real
+    (os.link fails when the name exists).
     """
     barrier = threading.Barrier(20)
     winners: list[int] = []
@@ -246,7 +247,10 @@ def test_delete_record_compare_and_delete(storage: Storage) -> None:
 
 
 def test_replace_race_has_exactly_one_winner(storage: Storage) -> None:
-    """Ten writers holding the same etag: one replace succeeds, nine see PreconditionFailed."""
+    """Ten writers holding the same etag: one replace succeeds, nine see PreconditionFailed.
+
+    On S3 (moto behind the serialising proxy) this shows our logic, not S3's atomicity.
+    """
     etag = storage.create_record("cas.json", b"start")
     barrier = threading.Barrier(10)
     outcomes: list[str] = []

@@ -7,13 +7,20 @@ crosses a limit rather than after decompressing everything.
 from __future__ import annotations
 
 import bz2
-import gzip
 import tarfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
+
+try:  # ISA-L inflates gzip two to three times faster than zlib, with the same checks
+    from isal.igzip import GzipFile
+    from isal.igzip_lib import IsalError
+except ImportError:  # pragma: no cover - isal is a declared dependency
+    from gzip import GzipFile
+
+    IsalError = zlib.error  # type: ignore[misc,assignment]
 
 from packer.archive_rules import ArchiveEntry, ArchiveInfo, EntryChecker, Limits, normalize_name
 from packer.archive_rules import refuse as refuse_entry
@@ -22,7 +29,15 @@ from packer.errors import OperationFailed, UnsafeArchive
 
 CHUNK = 1 << 20
 MAX_TRAILING_BYTES = 1 << 20  # after the end-of-archive block: record padding, nothing more
-_TAR_ERRORS = (tarfile.TarError, zlib.error, EOFError, OSError, ValueError)
+MAX_META_BYTES = 1 << 20  # pax and GNU long-name headers, which tarfile reads into memory
+_META_TYPES = (
+    tarfile.XHDTYPE,
+    tarfile.XGLTYPE,
+    tarfile.SOLARIS_XHDTYPE,
+    tarfile.GNUTYPE_LONGNAME,
+    tarfile.GNUTYPE_LONGLINK,
+)
+_TAR_ERRORS = (tarfile.TarError, zlib.error, IsalError, EOFError, OSError, ValueError)
 
 
 class TarReader:
@@ -85,7 +100,7 @@ class TarReader:
             with open(self.path, "rb") as raw:
                 source: BinaryIO = raw
                 if self.fmt == "tar.gz":
-                    source = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
+                    source = GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
                 elif self.fmt == "tar.bz2":
                     source = bz2.BZ2File(raw)  # type: ignore[assignment]
                 with source:
@@ -160,6 +175,13 @@ class _StrictTarInfo(tarfile.TarInfo):
             obj = cls.frombuf(buf, tarfile_.encoding, tarfile_.errors)
         except tarfile.HeaderError as error:
             raise tarfile.ReadError(f"invalid tar header at offset {offset}: {error}") from None
+        if obj.type in _META_TYPES and obj.size > MAX_META_BYTES:
+            raise tarfile.ReadError(
+                f"extended header at offset {offset} declares {obj.size} bytes "
+                f"(more than {MAX_META_BYTES}); refusing to read it into memory"
+            )
+        if obj.type == tarfile.GNUTYPE_SPARSE:
+            raise tarfile.ReadError(f"GNU sparse member {obj.name!r} is not supported")
         obj.offset = offset
         return obj._proc_member(tarfile_)
 

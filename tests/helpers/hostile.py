@@ -436,6 +436,17 @@ def tar_damaged_header(path: Path) -> tuple[Path, str]:
     return _write(path, packer.compress(bytes(data)) + packer.flush()), "invalid tar header"
 
 
+def tar_huge_pax_header(path: Path) -> tuple[Path, str]:
+    """A pax extended header declaring 4 GiB, which tarfile would read into memory at once."""
+    header = tarfile.TarInfo("././@PaxHeader")
+    header.type = tarfile.XHDTYPE
+    header.size = 4 << 30
+    block = header.tobuf(tarfile.USTAR_FORMAT)
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    data = packer.compress(block + b"x" * 4096) + packer.flush()
+    return _write(path, data), "extended header"
+
+
 def tar_gz_bad_crc(path: Path) -> tuple[Path, str]:
     """A tar.gz whose gzip trailer CRC does not match the data."""
     good = _tar(path, [(_info("a.txt"), b"hello\n")], "w:gz").read_bytes()
@@ -504,6 +515,7 @@ HOSTILE_CASES: list[HostileCase] = [
         ("tar.gz", tar_truncated),
         ("tar.gz", tar_damaged_header),
         ("tar.gz", tar_gz_bad_crc),
+        ("tar.gz", tar_huge_pax_header),
     ]
 ]
 """Every hostile archive; loop over it to check each one is refused."""

@@ -238,3 +238,13 @@ def test_folders_spelled_two_ways_are_refused(tmp_path: Path) -> None:
         inspect_archive(path)
     path.write_bytes(raw_zip([RawMember(b"App/a.txt", b"a"), RawMember(b"App/b.txt", b"b")]))
     assert [e.name for e in inspect_archive(path).entries] == ["App/a.txt", "App/b.txt"]
+
+
+def test_gnu_sparse_members_are_refused(tmp_path: Path) -> None:
+    member = tarfile.TarInfo("holes.img")
+    member.type = tarfile.GNUTYPE_SPARSE
+    block = member.tobuf(tarfile.GNU_FORMAT)
+    path = tmp_path / "sparse.tar"
+    path.write_bytes(block + bytes(1024))
+    with pytest.raises(UnsafeArchive, match="GNU sparse member 'holes.img' is not supported"):
+        inspect_archive(path)

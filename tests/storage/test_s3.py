@@ -78,11 +78,14 @@ def test_open_storage_s3_url_with_explicit_endpoint(bucket: str, moto_endpoint: 
     assert storage.client.meta.config.s3["addressing_style"] == "path"
 
 
-@pytest.mark.parametrize("variable", ["OCTOPACK_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3"])
+@pytest.mark.parametrize(
+    "variable", ["OCTOPACK_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+)
 def test_open_storage_reads_the_endpoint_from_the_environment(
     bucket: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, variable: str
 ) -> None:
     monkeypatch.setenv(variable, moto_endpoint)
+    monkeypatch.delenv("AWS_DEFAULT_REGION")  # MinIO setups often set none
     storage = open_storage(f"s3://{bucket}")
     assert storage.endpoint_url == moto_endpoint
     assert storage.client.meta.config.s3["addressing_style"] == "path"

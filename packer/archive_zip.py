@@ -26,6 +26,7 @@ from packer.nuspec import parse_nuspec
 
 CHUNK = 1 << 20
 MAX_SYMLINK_TARGET = 4096
+MAX_CENTRAL_DIRECTORY = 256 << 20  # zipfile reads it whole into memory
 _LOCAL = struct.Struct("<4sHHHHHIIIHH")
 _LOCAL_MAGIC = b"PK\x03\x04"
 _METHODS = {0: "stored", 8: "deflate", 9: "deflate64", 12: "bzip2", 14: "lzma"}
@@ -132,6 +133,12 @@ class ZipReader:
                 raise zipfile.BadZipFile("no end of central directory record")
             if checker is not None:
                 checker.check_count(end[zipfile._ECD_ENTRIES_TOTAL])  # type: ignore[attr-defined]
+            directory_size = end[zipfile._ECD_SIZE]  # type: ignore[attr-defined]
+            if directory_size > MAX_CENTRAL_DIRECTORY:
+                raise UnsafeArchive(
+                    f"{self.path.name}: central directory of {directory_size} bytes is over "
+                    f"the limit of {MAX_CENTRAL_DIRECTORY} bytes"
+                )
             return zipfile.ZipFile(self.path)
         except _ZIP_ERRORS as error:
             raise UnsafeArchive(

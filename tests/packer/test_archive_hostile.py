@@ -248,3 +248,13 @@ def test_gnu_sparse_members_are_refused(tmp_path: Path) -> None:
     path.write_bytes(block + bytes(1024))
     with pytest.raises(UnsafeArchive, match="GNU sparse member 'holes.img' is not supported"):
         inspect_archive(path)
+
+
+def test_oversized_central_directory_is_refused_before_reading_it(tmp_path: Path) -> None:
+    data = bytearray(raw_zip([RawMember(b"a.txt", b"x")]))
+    end = data.rfind(b"PK\x05\x06")
+    data[end + 12 : end + 16] = (300 << 20).to_bytes(4, "little")  # declared directory size
+    path = tmp_path / "cd.zip"
+    path.write_bytes(bytes(data))
+    with pytest.raises(UnsafeArchive, match="central directory of 314572800 bytes is over"):
+        inspect_archive(path)

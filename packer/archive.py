@@ -13,7 +13,7 @@ from packer.archive_rules import ArchiveEntry, ArchiveInfo, Limits
 from packer.archive_tar import TarReader
 from packer.archive_write import SafeWriter, prepare_destination, remove_tree
 from packer.archive_zip import ZipReader, is_opc_part
-from packer.errors import BadInput, UnsafeArchive
+from packer.errors import BadInput, OperationFailed, UnsafeArchive
 
 __all__ = [
     "FORMATS",
@@ -85,12 +85,17 @@ def extract_archive(
     source = Path(path)
     reader = _reader(source, fmt, limits or Limits())
     info = reader.inspect()
-    writer = SafeWriter(prepare_destination(Path(destination)))
-    if isinstance(reader, ZipReader):
-        reader.extract(writer, skip_opc)
-    else:
-        reader.extract(info, writer)
-    writer.finish()
+    try:
+        writer = SafeWriter(prepare_destination(Path(destination)))
+        if isinstance(reader, ZipReader):
+            reader.extract(writer, skip_opc)
+        else:
+            reader.extract(info, writer)
+        writer.finish()
+    except OSError as error:
+        raise OperationFailed(
+            f"extracting {source.name} into {os.fspath(destination)} failed: {error}"
+        ) from error
     return info
 
 

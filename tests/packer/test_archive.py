@@ -304,3 +304,19 @@ def test_deflate64_zip_made_by_7z(tmp_path: Path) -> None:
     assert info.uncompressed_size == len(payload) + 6
     assert (out / "big.log").read_bytes() == payload
     assert (out / "sub/small.txt").read_bytes() == b"small\n"
+
+
+def test_write_failure_is_reported_and_left_for_the_caller(tmp_path: Path) -> None:
+    from packer.errors import OperationFailed
+
+    path = tmp_path / "long.zip"
+    deep = "/".join(f"{i:02d}" + "s" * 240 for i in range(18))  # 4,373 characters
+    members = [RawMember(b"first.txt", b"1"), RawMember(deep.encode(), b"x")]
+    path.write_bytes(raw_zip(members))
+    inspect_archive(path)  # every segment is legal; the whole path is too long for Linux
+    out = tmp_path / "out"
+    with pytest.raises(OperationFailed, match="extracting long.zip into .* failed: .*too long"):
+        extract_archive(path, None, out)
+    assert (out / "first.txt").read_bytes() == b"1"  # partial: the caller deletes it
+    remove_tree(out)
+    assert not out.exists()

@@ -94,8 +94,12 @@ def handle_error(error: Exception) -> tuple[Response, int, dict[str, str]]:
             headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
     else:
         status = status_for(error)
-        message = str(error) if status < 500 else "internal error in the feed; see its log"
-        if status >= 500:
+        message = str(error)
+        if status == 503:
+            message = f"package storage is failing, try again: {error}"
+            log.error("storage error on %s %s: %s", request.method, request.path, error)
+        elif status >= 500:
+            message = "internal error in the feed; see its log"
             log.exception("unhandled error on %s %s", request.method, request.path)
     if isinstance(error, Unauthorized):
         headers["WWW-Authenticate"] = 'Basic realm="octopack"'

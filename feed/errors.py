@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from packer.errors import BadInput, OperationFailed, PackerError
+from storage import InvalidKey, StorageError
 
 
 class FeedError(OperationFailed):
@@ -58,6 +59,8 @@ def status_for(error: Exception) -> int:
     """Return the HTTP status for any error the feed may raise (500 when it is a fault)."""
     if isinstance(error, FeedError):
         return error.status
-    if isinstance(error, PackerError):
+    if isinstance(error, PackerError | InvalidKey):
         return 400
+    if isinstance(error, StorageError):
+        return 503  # the store is unreachable or failing: clients retry 5xx
     return 500

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from packer.identity import id_key
+
+if TYPE_CHECKING:
+    from feed.spool import SpooledUpload
+    from packer.versioning import NuGetVersion
 
 RECORD_NAME = "package.json"
 PACKAGES_PREFIX = "packages/"
@@ -72,3 +79,59 @@ def blob_key(id_lower: str, version_lower: str, sha256: str, extension: str) -> 
 def is_record_key(key: str) -> bool:
     """Tell whether a listed key is a commit record (and not a blob or a lock file)."""
     return key.startswith(PACKAGES_PREFIX) and key.endswith("/" + RECORD_NAME)
+
+
+def iso_utc(moment: datetime) -> str:
+    """Format a timestamp as ISO-8601 UTC with a Z, as Octopus and NuGet print it."""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_record(
+    package_id: str,
+    version: NuGetVersion,
+    fmt: str,
+    extension: str,
+    upload: SpooledUpload,
+    meta: object | None,
+    published: str,
+) -> PackageRecord:
+    """Build the commit record of a validated upload."""
+    normalized = version.normalized
+    blob = blob_key(id_key(package_id), normalized.lower(), upload.sha256, extension)
+    fields: dict[str, object] = {}
+    if meta is not None:
+        fields = {
+            "title": getattr(meta, "title", None) or None,
+            "summary": getattr(meta, "summary", None) or None,
+            "description": getattr(meta, "description", None) or None,
+            "release_notes": getattr(meta, "release_notes", None) or None,
+            "authors": as_list(getattr(meta, "authors", None), ","),
+            "tags": as_list(getattr(meta, "tags", None), None),
+            "dependency_groups": list(getattr(meta, "dependency_groups", None) or []),
+            "package_types": list(getattr(meta, "package_types", None) or []),
+        }
+    return PackageRecord(
+        id=package_id,
+        version=str(version),
+        normalized_version=normalized,
+        format=fmt,
+        extension=extension,
+        blob=blob,
+        size=upload.size,
+        sha1=upload.sha1,
+        sha256=upload.sha256,
+        sha512=upload.sha512,
+        published=published,
+        is_prerelease=version.is_prerelease,
+        is_semver2=version.is_semver2,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def as_list(value: object, separator: str | None) -> list[str]:
+    """Normalise nuspec authors/tags (a string or a list) to a list of strings."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(separator) if part.strip()]
+    return [str(v) for v in value]  # type: ignore[union-attr]

@@ -21,11 +21,14 @@ from feed.errors import PackageConflict, PackageNotFound, PackageRefused
 from feed.records import (
     PACKAGES_PREFIX,
     PackageRecord,
-    blob_key,
     is_record_key,
+    iso_utc,
+    new_record,
     record_key,
 )
 from feed.spool import SpooledUpload, hash_file, spool_stream
+
+__all__ = ["OverwriteMode", "PushResult", "Repository", "iso_utc"]
 from packer.archive import Limits, inspect_archive
 from packer.errors import PackerError
 from packer.identity import (
@@ -75,11 +78,6 @@ class _Existing:
 
     record: PackageRecord
     etag: str
-
-
-def iso_utc(moment: datetime) -> str:
-    """Format a timestamp as ISO-8601 UTC with a Z, as Octopus and NuGet print it."""
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Repository:
@@ -139,7 +137,7 @@ class Repository:
             raise
         except PackerError as error:
             raise PackageRefused(f"package {filename!r} refused: {error}") from error
-        return _new_record(package_id, version, fmt, extension, upload, meta, self._now())
+        return new_record(package_id, version, fmt, extension, upload, meta, self._now())
 
     def _commit(
         self, candidate: PackageRecord, upload: SpooledUpload, mode: OverwriteMode
@@ -395,57 +393,6 @@ def _format_of(filename: str, default_format: str | None) -> str:
 def _record_key_of(record: PackageRecord) -> str:
     """Return the commit record key of a record."""
     return record_key(id_key(record.id), record.normalized_version.lower())
-
-
-def _new_record(
-    package_id: str,
-    version: NuGetVersion,
-    fmt: str,
-    extension: str,
-    upload: SpooledUpload,
-    meta: object | None,
-    published: str,
-) -> PackageRecord:
-    """Build the commit record of a validated upload."""
-    normalized = version.normalized
-    blob = blob_key(id_key(package_id), normalized.lower(), upload.sha256, extension)
-    fields: dict[str, object] = {}
-    if meta is not None:
-        fields = {
-            "title": getattr(meta, "title", None) or None,
-            "summary": getattr(meta, "summary", None) or None,
-            "description": getattr(meta, "description", None) or None,
-            "release_notes": getattr(meta, "release_notes", None) or None,
-            "authors": _as_list(getattr(meta, "authors", None), ","),
-            "tags": _as_list(getattr(meta, "tags", None), None),
-            "dependency_groups": list(getattr(meta, "dependency_groups", None) or []),
-            "package_types": list(getattr(meta, "package_types", None) or []),
-        }
-    return PackageRecord(
-        id=package_id,
-        version=str(version),
-        normalized_version=normalized,
-        format=fmt,
-        extension=extension,
-        blob=blob,
-        size=upload.size,
-        sha1=upload.sha1,
-        sha256=upload.sha256,
-        sha512=upload.sha512,
-        published=published,
-        is_prerelease=version.is_prerelease,
-        is_semver2=version.is_semver2,
-        **fields,  # type: ignore[arg-type]
-    )
-
-
-def _as_list(value: object, separator: str | None) -> list[str]:
-    """Normalise nuspec authors/tags (a string or a list) to a list of strings."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(separator) if part.strip()]
-    return [str(v) for v in value]  # type: ignore[union-attr]
 
 
 def _newest_first(records: Iterable[PackageRecord]) -> list[PackageRecord]:

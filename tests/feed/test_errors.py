@@ -41,3 +41,31 @@ def test_api_root_spaces_and_health(disk_feed) -> None:
     spaces = requests.get(f"{disk_feed.url}/api/spaces", timeout=10).json()
     assert [s["Id"] for s in spaces["Items"]] == ["Spaces-1"]
     assert requests.get(f"{disk_feed.url}/health", timeout=10).json() == {"status": "ok"}
+
+
+def test_failing_storage_is_json_503(tmp_path) -> None:
+    """A store nobody answers for (a closed loopback port) gives 503, never a bare 500."""
+    import boto3
+    from botocore.config import Config
+
+    from storage.s3 import S3Storage
+    from tests.helpers.feed_server import free_port, running_feed
+    from tests.helpers.moto_server import fake_aws_credentials
+
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    with fake_aws_credentials():
+        client = boto3.session.Session().client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}),
+        )
+        storage = S3Storage("nobucket", endpoint_url=endpoint, client=client)
+        with running_feed(storage) as feed:
+            response = requests.get(
+                f"{feed.url}/api/feeds/feeds-builtin/packages/versions",
+                params={"packageId": "Acme.App"},
+                timeout=30,
+            )
+    assert response.status_code == 503
+    assert "storage is failing" in response.json()["ErrorMessage"]

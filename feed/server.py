@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
+import time
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
 from feed.auth import KeyStore
 from feed.config import FeedConfig
-from storage import open_storage
+from storage import Storage, open_storage
 
 THREADS_PER_WORKER = 4
 TIMEOUT_SECONDS = 300
+STALE_SPOOL_SECONDS = 24 * 3600  # no upload lives this long; its process is gone
 
 
 class FeedApplication(BaseApplication):
@@ -45,9 +49,27 @@ def storage_label(location: str) -> str:
     return location if location.startswith("s3://") else os.path.abspath(location)
 
 
-def announce_initial_key(config: FeedConfig) -> str | None:
+def sweep_leftovers(config: FeedConfig, storage: Storage) -> int:
+    """Remove upload spools and storage temp files that a killed process left behind."""
+    removed = 0
+    sweep = getattr(storage, "sweep_temp_files", None)
+    if callable(sweep):
+        removed += sweep()
+    folder = Path(config.upload_dir or tempfile.gettempdir())
+    cutoff = time.time() - STALE_SPOOL_SECONDS
+    for leftover in folder.glob("octopack-upload-*.part"):
+        try:
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+                removed += 1
+        except OSError:
+            pass  # another process took it, or it is not ours to remove
+    return removed
+
+
+def announce_initial_key(config: FeedConfig, storage: Storage) -> str | None:
     """On a first start with no key anywhere, create an admin key and print it once."""
-    keys = KeyStore(open_storage(config.storage), config.api_keys, config.clock)
+    keys = KeyStore(storage, config.api_keys, config.clock)
     plain = keys.ensure_initial_admin()
     if plain:
         print(
@@ -59,7 +81,9 @@ def announce_initial_key(config: FeedConfig) -> str | None:
 
 def run(config: FeedConfig) -> None:
     """Serve until stopped: print the key on a first start, the listening line, then run."""
-    announce_initial_key(config)
+    storage = open_storage(config.storage)
+    sweep_leftovers(config, storage)
+    announce_initial_key(config, storage)
     options = {
         "bind": f"{config.host}:{config.port}",
         "workers": max(1, config.workers),

@@ -213,6 +213,8 @@ def _walk_dir(
             continue
         if _CONTROL.search(child.name):
             raise BadInput(f"cannot pack {rel!r}: control characters or '\\' in a file name")
+        if not _is_utf8(child.name):
+            raise BadInput(f"cannot pack {rel!r}: the file name is not valid UTF-8")
         if walk.matcher.excluded(rel, child.is_dir()):
             continue
         target = _resolve(walk, child, rel)
@@ -236,6 +238,15 @@ def _walk_dir(
             walk.found.append(SourceFile(rel, target, mode, _mtime(walk, st), st.st_size))
             contributed = True
     return contributed
+
+
+def _is_utf8(name: str) -> bool:
+    """Names from the file system may carry undecodable bytes (surrogate escapes)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _resolve(walk: _Walk, child: os.DirEntry, rel: str) -> str:

@@ -174,3 +174,10 @@ def test_control_characters_in_names_are_refused(app: Path) -> None:
     write(app / "bad\nname.txt")
     with pytest.raises(BadInput, match="control characters"):
         collect_files(str(app))
+
+
+def test_file_names_that_are_not_utf8_are_refused(app: Path) -> None:
+    with open(os.path.join(os.fsencode(app), b"caf\xe9.txt"), "wb") as handle:
+        handle.write(b"latin-1 name")
+    with pytest.raises(BadInput, match="not valid UTF-8"):
+        collect_files(str(app))

@@ -37,8 +37,9 @@ def _level(ctx: click.Context, param: click.Parameter, value: str) -> str:
 )  # fmt: skip
 @click.option(
     "--include", "includes", multiple=True, metavar="GLOB",
-    help="Pack only paths matching GLOB (relative POSIX path; '**' spans folders; a matched "
-    "folder covers its contents). Repeatable; default everything.",
+    help="Pack only paths matching GLOB, a case-sensitive pattern over the relative POSIX path "
+    "('*.txt' matches at the root only, '**/*.txt' at any depth; a matched folder covers its "
+    "contents). Repeatable; default everything, dotfiles included.",
 )  # fmt: skip
 @click.option(
     "--exclude", "excludes", multiple=True, metavar="GLOB",
@@ -58,8 +59,8 @@ def _level(ctx: click.Context, param: click.Parameter, value: str) -> str:
     "--compression-level", "--compressionLevel", "compression_level", default="fast",
     show_default=True, callback=_level, metavar="none|fast|optimal",
     help="fast (ISA-L deflate) is several times faster than octo's default, optimal, and the "
-    "package a little larger (about 10%); optimal (libdeflate) is smaller than zip -6; none "
-    "stores.",
+    "package a little larger (about 10%); optimal (libdeflate, zlib-ng) is about the size of zip -6 "
+    "and still faster; none stores.",
 )  # fmt: skip
 @click.option(
     "--keep-timestamps", is_flag=True,

@@ -1,0 +1,95 @@
+"""Fixtures for NuGet tests: a feed on both backends, a fixed clock, packages, key helpers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from storage import open_storage
+from tests.feed.conftest import FixedClock
+from tests.helpers.feed_server import ADMIN_KEY, RunningFeed, running_feed
+from tests.helpers.moto_server import create_bucket, moto_s3_endpoint
+from tests.nuget.packages import make_package
+
+
+@dataclass
+class Backend:
+    """One fresh storage for a test."""
+
+    name: str
+    storage: Any
+
+
+@pytest.fixture(scope="session")
+def nuget_s3() -> Iterator[tuple[str, str]]:
+    """One moto S3 server and bucket for the NuGet tests, stopped at the end."""
+    with moto_s3_endpoint() as endpoint:
+        yield endpoint, create_bucket(endpoint)
+
+
+@pytest.fixture(params=["disk", "s3"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    """A fresh disk directory, then a fresh prefix of the S3 bucket."""
+    if request.param == "disk":
+        return Backend("disk", open_storage(str(tmp_path / "store")))
+    from storage.s3 import S3Storage
+
+    endpoint, bucket = request.getfixturevalue("nuget_s3")
+    return Backend("s3", S3Storage(bucket, f"nuget-{uuid.uuid4().hex[:12]}", endpoint_url=endpoint))
+
+
+@pytest.fixture
+def disk_backend(tmp_path: Path) -> Backend:
+    """A fresh disk storage, for tests where the backend does not matter."""
+    return Backend("disk", open_storage(str(tmp_path / "store")))
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """A clock tests move by hand, so Published values are exact."""
+    return FixedClock()
+
+
+@pytest.fixture
+def feed(backend: Backend, clock: FixedClock) -> Iterator[RunningFeed]:
+    """An in-process feed over each backend."""
+    with running_feed(backend.storage, clock=clock) as running:
+        yield running
+
+
+@pytest.fixture
+def disk_feed(disk_backend: Backend, clock: FixedClock) -> Iterator[RunningFeed]:
+    """An in-process feed over disk storage (where the backend does not matter)."""
+    with running_feed(disk_backend.storage, clock=clock) as running:
+        yield running
+
+
+Packer = Callable[..., Path]
+
+
+@pytest.fixture
+def nupkg(tmp_path: Path) -> Packer:
+    """Build a real nupkg: nupkg("Acme.Web", "1.0.0", dependency_groups=[...])."""
+    return lambda package_id, version, **kw: make_package(tmp_path, package_id, version, **kw)
+
+
+def v3_push(
+    feed: RunningFeed, path: Path, key: str | None = ADMIN_KEY, url: str = "/v3/package"
+) -> requests.Response:
+    """Push like the NuGet client: PUT multipart, the package in the first part."""
+    headers = {"X-NuGet-ApiKey": key} if key else {}
+    with path.open("rb") as body:
+        return requests.put(
+            feed.url + url, files={"package": ("package.nupkg", body)}, headers=headers, timeout=30
+        )
+
+
+def seed(feed: RunningFeed, path: Path) -> None:
+    """Add a package straight through the repository core (fast test setup)."""
+    feed.repository.add_package(path, path.name)

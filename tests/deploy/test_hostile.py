@@ -25,6 +25,7 @@ from packer.errors import UnsafeArchive
 from tests.deploy.conftest import journal
 from tests.deploy.packages import nuspec, write_zip
 from tests.helpers.feed_server import running_feed
+from tests.helpers.hostile import HOSTILE_CASES
 
 Builder = Callable[[Path], Path]
 
@@ -209,20 +210,39 @@ def test_hostile_package_is_refused_and_leaves_nothing(tmp_path, root, octopack,
     build, expected = CASES[case]
     drop = tmp_path / "drop"
     drop.mkdir()
-    package = build(drop)
+    _check_refused(tmp_path, root, octopack, build(drop), expected)
+
+
+@pytest.mark.parametrize("case", HOSTILE_CASES, ids=lambda case: case.name)
+def test_shared_hostile_corpus_is_refused_on_the_target(tmp_path, root, octopack, case):
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    package, expected = case.write(drop)
+    _check_refused(tmp_path, root, octopack, package, expected, statuses=("refused", "failed"))
+
+
+def _check_refused(
+    tmp_path: Path,
+    root: Path,
+    octopack,
+    package: Path,
+    expected: str,
+    statuses: tuple[str, ...] = ("refused",),
+) -> None:
+    """Deploy `package`; require exit 1, the message, and nothing left anywhere."""
     before = {k: v for k, v in _snapshot(tmp_path).items() if not k.startswith("target")}
     result = octopack("deploy", "--file", package, "--root", root, "--output-format", "json")
     assert result.exit_code == 1, result.output
     assert expected in result.stderr, result.stderr
     document = json.loads(result.stdout)
-    assert document["status"] == "refused" and document["directory"] is None
+    assert document["status"] in statuses and document["directory"] is None
     assert expected in document["message"]
     after = {k: v for k, v in _snapshot(tmp_path).items() if not k.startswith("target")}
     assert after == before  # nothing written or changed outside the root
     assert {p.name for p in root.iterdir()} <= {".octopack"}  # no release, no temp dir
     assert not (Path("/tmp") / "planted.txt").exists()
     entries = journal(root) if (root / ".octopack" / "journal.json").exists() else []
-    assert all(e["status"] == "refused" and e["directory"] is None for e in entries)
+    assert all(e["status"] in statuses and e["directory"] is None for e in entries)
 
 
 def test_corpus_is_large_enough():

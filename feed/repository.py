@@ -43,7 +43,7 @@ from storage import ObjectExists, ObjectNotFound, PreconditionFailed, Storage
 
 log = logging.getLogger(__name__)
 
-CAS_ATTEMPTS = 8
+CAS_ATTEMPTS = 32  # each round lets one contender through, so 32 writers all finish
 
 
 class OverwriteMode(enum.Enum):

@@ -1,0 +1,74 @@
+"""Smoke test of bench/feed.py at the smallest scale: every section still runs and yields figures.
+
+Never asserts on timing: only that numbers came out, the queries found the fixture's
+versions, the children ran, and the summary rows are well formed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bench import feed as bench_feed
+from bench._common import Latency
+
+ROW_VERDICTS = {"PASS", "MISS", "-"}
+
+
+def _check_rows(rows: list[tuple[str, str, str, str]]) -> None:
+    """Every summary row has four non-empty cells and a known verdict."""
+    assert rows
+    for row in rows:
+        assert len(row) == 4 and all(row)
+        assert row[3] in ROW_VERDICTS
+
+
+def test_versions_on_disk_yields_latencies_and_call_counts() -> None:
+    result = bench_feed.measure_versions_disk(small=2, large=3, rounds=5)
+    for sample in (result.small, result.large):
+        assert sample.items == bench_feed.VERSIONS_PER_PACKAGE
+        assert len(sample.seconds) == 5 and all(s > 0 for s in sample.seconds)
+        assert sample.calls_per_query > 0
+    assert result.objects_written == 3 * bench_feed.VERSIONS_PER_PACKAGE * 2
+    _check_rows(result.rows())
+
+
+def test_versions_on_moto_s3_yields_latencies_and_the_backend_floor() -> None:
+    result = bench_feed.measure_versions_s3(small=2, large=3, rounds=3)
+    assert result.large.items == bench_feed.VERSIONS_PER_PACKAGE
+    assert len(result.large.floor_seconds) == 3
+    assert result.small.calls_per_query >= 1
+    _check_rows(result.rows())
+
+
+def test_throughput_without_wrk_compares_feed_and_bare_app() -> None:
+    result = bench_feed.measure_throughput(
+        workers=1, seconds=1, rounds=1, use_wrk=False, python_requests=20
+    )
+    assert result.feed[0].requests == 20 and result.feed[0].errors == 0
+    assert result.bare[0].requests == 20 and result.bare[0].errors == 0
+    assert result.ratio > 0 and math.isfinite(result.ratio)
+    _check_rows(result.rows())
+
+
+def test_transfer_of_a_small_package_reports_speed_and_peak_memory(tmp_path) -> None:
+    result = bench_feed.measure_transfer(1024 * 1024, workers=1, work_dir=str(tmp_path))
+    assert result.push.peak_mib > 0 and result.download.peak_mib > 0
+    assert result.download.stdout.strip()  # the child printed the verified SHA-256
+    assert result.feed_after_download and all(v > 0 for v in result.feed_after_download.values())
+    assert list(tmp_path.iterdir()) == []  # the package and the store were deleted
+    _check_rows(result.rows())
+
+
+def test_only_refuses_an_unknown_section_naming_it() -> None:
+    with pytest.raises(Exception, match="'versions,bogus'.*choose from"):
+        bench_feed.parse_sections("versions,bogus")
+    assert bench_feed.parse_sections("transfer, versions") == ["transfer", "versions"]
+
+
+def test_latency_summary_of_known_durations() -> None:
+    summary = Latency.of([0.001 * n for n in range(1, 101)])
+    assert summary.count == 100
+    assert summary.median_ms == pytest.approx(50.5)
+    assert summary.p95_ms == pytest.approx(95.0, abs=1.0)

@@ -227,14 +227,19 @@ def _zeros_deflated(size: int) -> bytes:
     return b"".join(parts) + packer.flush()
 
 
-def zip_ratio_bomb(path: Path) -> tuple[Path, str]:
-    """64 MiB of zeros deflated into about 64 KiB: a ratio far over 500:1."""
-    size = 64 << 20
+@cache
+def _zip_of_zeros(size: int) -> bytes:
+    """A zip of one deflated member of `size` zero bytes, built once per process."""
     payload = _zeros_deflated(size)
     crc = zlib.crc32(bytes(size))
     body = _local_header(b"zeros.bin", 8, crc, len(payload), size) + payload
     central = _central_header(b"zeros.bin", 8, crc, len(payload), size, 0, 0o100644)
-    return _write(path, body + central + _end(1, len(central), len(body))), "compression ratio"
+    return body + central + _end(1, len(central), len(body))
+
+
+def zip_ratio_bomb(path: Path) -> tuple[Path, str]:
+    """32 MiB of zeros deflated into about 32 KiB: a ratio far over 500:1."""
+    return _write(path, _zip_of_zeros(32 << 20)), "compression ratio"
 
 
 @cache
@@ -400,18 +405,22 @@ def tar_duplicate(path: Path) -> tuple[Path, str]:
     return _tar(path, members, "w:gz"), "duplicate name"
 
 
-def tar_ratio_bomb(path: Path) -> tuple[Path, str]:
-    """A tar.gz holding 64 MiB of zeros: about 1000:1."""
-    size = 64 << 20
+@cache
+def _tar_gz_of_zeros(size: int) -> bytes:
+    """A tar.gz of one member of `size` zero bytes, built once per process."""
     header = _info("zeros.bin")
     header.size = size
     header.mtime = 1_600_000_000
-    raw = header.tobuf(tarfile.PAX_FORMAT)
     packer = zlib.compressobj(9, zlib.DEFLATED, 31)
-    parts = [packer.compress(raw)]
+    parts = [packer.compress(header.tobuf(tarfile.PAX_FORMAT))]
     parts += [packer.compress(bytes(1 << 20)) for _ in range(size >> 20)]
     parts.append(packer.compress(bytes(1024)))  # end-of-archive blocks
-    return _write(path, b"".join(parts) + packer.flush()), "compression ratio"
+    return b"".join(parts) + packer.flush()
+
+
+def tar_ratio_bomb(path: Path) -> tuple[Path, str]:
+    """A tar.gz holding 32 MiB of zeros: about 1000:1."""
+    return _write(path, _tar_gz_of_zeros(32 << 20)), "compression ratio"
 
 
 def tar_truncated(path: Path) -> tuple[Path, str]:

@@ -54,10 +54,11 @@ def test_extract_refuses_hostile_archive_and_writes_nothing(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "in"]
 
 
-def test_every_case_names_its_file_with_its_extension(tmp_path: Path) -> None:
-    names = [case.write(tmp_path / case.name)[0].name for case in HOSTILE_CASES]
-    assert all(name.startswith("Hostile.1.0.0.") for name in names)
+def test_cases_have_unique_names_and_known_extensions(tmp_path: Path) -> None:
     assert len({case.name for case in HOSTILE_CASES}) == len(HOSTILE_CASES)
+    assert {case.extension for case in HOSTILE_CASES} == {"zip", "nupkg", "tar.gz"}
+    path, _ = HOSTILE_CASES[0].write(tmp_path)
+    assert path.name == f"Hostile.1.0.0.{HOSTILE_CASES[0].extension}"
 
 
 def test_messages_name_the_entry(tmp_path: Path) -> None:

@@ -244,3 +244,14 @@ def test_too_large_upload_is_413_and_stores_nothing(disk_backend, tmp_path) -> N
         )
         assert raw.status_code == 413
         assert stored_keys(small.storage) == []
+
+
+@pytest.mark.parametrize(
+    "name", ["../Acme.App.1.0.0.zip", "dir/Acme.App.1.0.0.zip", "Acme.App.zip"]
+)
+def test_file_names_with_paths_or_no_version_are_refused(disk_feed, tmp_path, name) -> None:
+    path = make_zip(tmp_path, "upload.zip")
+    response = push(disk_feed, path, name=name)
+    assert response.status_code == 400
+    assert name in response.json()["ErrorMessage"]
+    assert stored_keys(disk_feed.storage, "packages/") == []

@@ -47,7 +47,7 @@ class DeployOptions:
     echo: Callable[[str], None] = print
     now: Callable[[], str] = utc_now
     which: Callable[[str], str | None] = shutil.which
-    limits: Any = None  # packer.archive.Limits; None means the defaults
+    limits: archive.Limits | None = None  # None means the shared defaults
 
     @property
     def layout(self) -> TargetLayout:
@@ -319,7 +319,7 @@ def _log_path(
     return layout.logs_dir / f"{env}.{package.package_id}.{release.name}.{stamp}.log"
 
 
-def _limits(options: DeployOptions) -> Any:
+def _limits(options: DeployOptions) -> archive.Limits:
     """Return the archive limits of this deploy (the shared defaults unless given)."""
     return options.limits if options.limits is not None else archive.Limits()
 

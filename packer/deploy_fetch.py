@@ -111,7 +111,7 @@ def fetch_package(
     return path, package_id, version, sha, True
 
 
-def describe_local_file(path: Path, limits: Any) -> tuple[str, str, str]:
+def describe_local_file(path: Path, limits: archive.Limits) -> tuple[str, str, str]:
     """Return (id, version, format) of a package file on this machine (nuspec, else file name)."""
     if not path.exists():
         raise BadInput(f"package file {str(path)!r} does not exist")

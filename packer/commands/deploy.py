@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -11,7 +13,7 @@ from packer.commands import output_format_option, print_json, report_errors
 from packer.errors import BadInput, OperationFailed, UnsafeArchive
 
 
-def _echo_for(output_format: str):
+def _echo_for(output_format: str) -> Callable[[str], None]:
     """Send progress and script output to stdout, or to stderr when stdout carries JSON."""
     to_stderr = output_format == "json"
 
@@ -139,7 +141,7 @@ def deploy_command(
 
 def _failure_document(
     package_id: str | None, version: str | None, environment: str | None, status: str, message: str
-) -> dict:
+) -> dict[str, Any]:
     """Return the deploy JSON of a deploy that stopped before any step ran."""
     return {
         "id": package_id,
@@ -154,7 +156,9 @@ def _failure_document(
     }
 
 
-def _report_cleanup(package_id, environment, result, output_format: str) -> None:
+def _report_cleanup(
+    package_id: str | None, environment: str | None, result: Any, output_format: str
+) -> None:
     """Print what --cleanup-only kept and deleted."""
     if output_format == "json":
         print_json(

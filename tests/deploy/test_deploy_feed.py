@@ -119,3 +119,11 @@ def test_private_feed_needs_the_api_key(tmp_path, root, octopack):
         env = {"OCTOPACK_SERVER": private.url, "OCTOPACK_API_KEY": private.admin_key}
         result = CliRunner(env=env).invoke(main, ["deploy", "Web.App", "--root", str(root)])
         assert result.exit_code == 0, result.output
+
+
+def test_missing_version_fails_with_a_clear_message(feed, root, octopack):
+    result = _deploy(octopack, feed, root, "--version", "9.9.9")
+    assert result.exit_code == 1
+    assert "has no package Web.App 9.9.9" in result.stderr
+    assert json.loads(result.stdout)["status"] == "failed"
+    assert not (root / "Web.App").exists()

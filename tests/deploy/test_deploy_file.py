@@ -218,3 +218,18 @@ def test_variables_file_feeds_scripts(tmp_path, root, octopack):
     result = octopack("deploy", "--file", package, "--root", root, "--variables-file", variables)
     assert result.exit_code == 0, result.output
     assert _records(record)[0]["var"] == "99"
+
+
+def test_usage_errors_exit_2(tmp_path, root, octopack):
+    package = write_zip(tmp_path / "Web.1.0.0.zip", {"a": (b"", 0o644)})
+    mismatch = octopack("deploy", "Other", "--file", package, "--root", root)
+    assert mismatch.exit_code == 2 and "holds package 'Web', not 'Other'" in mismatch.stderr
+    cleanup = octopack("deploy", "--cleanup-only", "--root", root)
+    assert cleanup.exit_code == 2 and "--cleanup-only needs --keep N" in cleanup.stderr
+    keep = octopack("deploy", "--file", package, "--root", root, "--keep", "0")
+    assert keep.exit_code == 2 and "--keep 0 must be at least 1" in keep.stderr
+    nothing = octopack("deploy", "--root", root)
+    assert nothing.exit_code == 2 and "give a package ID" in nothing.stderr
+    bad_var = octopack("deploy", "--file", package, "--root", root, "--variable", "oops")
+    assert bad_var.exit_code == 2 and "'oops' is not NAME=VALUE" in bad_var.stderr
+    assert not (root / "Web").exists()

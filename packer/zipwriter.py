@@ -117,10 +117,18 @@ def dos_datetime(mtime: float) -> tuple[int, int]:
 
 def _read_exact(path: str, offset: int, length: int, total: int) -> bytes:
     """Read `length` bytes at `offset`; fail when the file is not the size it was."""
+    want = length + (1 if offset + length >= total else 0)
     try:
-        with open(path, "rb") as handle:
-            handle.seek(offset)
-            data = handle.read(length + (1 if offset + length >= total else 0))
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            data = os.pread(fd, want, offset)
+            while len(data) < want:
+                more = os.pread(fd, want - len(data), offset + len(data))
+                if not more:
+                    break
+                data += more
+        finally:
+            os.close(fd)
     except OSError as error:
         raise BadInput(f"cannot read {path}: {error.strerror or error}") from error
     if len(data) != length:
@@ -294,16 +302,27 @@ class ZipWriter:
     # writing ----------------------------------------------------------------------------
 
     def _consume(self, unit: _Unit, result: object) -> None:
-        if unit.chunk is None:
-            pieces = iter(result)  # type: ignore[call-overload]
-            for entry in unit.entries:
-                if entry.is_dir:
-                    self._write_whole(entry, _Piece(0, 0, b"", STORED))
-                else:
-                    self._write_whole(entry, next(pieces))
+        """Write one finished task: a whole batch in a single write, or one chunk."""
+        if unit.chunk is not None:
+            piece, raw = result  # type: ignore[misc]
+            self._write_chunk(unit, piece, raw)
             return
-        piece, raw = result  # type: ignore[misc]
-        self._write_chunk(unit, piece, raw)
+        pieces = iter(result)  # type: ignore[call-overload]
+        parts: list[bytes] = []
+        offset = self._offset
+        for entry in unit.entries:
+            piece = _Piece(0, 0, b"", STORED) if entry.is_dir else next(pieces)
+            name, flags, dos, attr = self._entry_meta(entry)
+            csize = len(piece.payload)
+            header = self._local_header(
+                name, flags, piece.method, dos, piece.crc, csize, piece.size, False
+            )
+            parts += (header, piece.payload)
+            self.stats.central.append(
+                _Central(name, flags, piece.method, dos, piece.crc, csize, piece.size, attr, offset)
+            )
+            offset += len(header) + csize
+        self._write(b"".join(parts))
 
     def _write(self, data: bytes) -> None:
         self.out.write(data)
@@ -338,18 +357,6 @@ class ZipWriter:
         else:
             attr = (0o100000 | (0o755 if entry.mode & 0o111 else 0o644)) << 16
         return name, flags, dos_datetime(entry.mtime), attr
-
-    def _write_whole(self, entry: ZipEntry, piece: _Piece) -> None:
-        name, flags, dos, attr = self._entry_meta(entry)
-        offset = self._offset
-        csize = len(piece.payload)
-        self._write(
-            self._local_header(name, flags, piece.method, dos, piece.crc, csize, piece.size, False)
-        )
-        self._write(piece.payload)
-        self.stats.central.append(
-            _Central(name, flags, piece.method, dos, piece.crc, csize, piece.size, attr, offset)
-        )
 
     def _write_chunk(self, unit: _Unit, piece: _Piece, raw: bytes) -> None:
         """Stream one chunk of a large entry; patch its header after the last chunk."""
@@ -403,6 +410,7 @@ class ZipWriter:
     def _finish(self) -> None:
         """Write the central directory and the end records (zip64 ones when needed)."""
         central_at = self._offset
+        parts: list[bytes] = []
         for rec in self.stats.central:
             extra_fields = []
             usize, csize, offset = rec.usize, rec.csize, rec.offset
@@ -425,7 +433,11 @@ class ZipWriter:
                 rec.dos[1], rec.crc, csize, usize, len(rec.name), len(extra), 0, 0, 0, rec.attr,
                 offset,
             )  # fmt: skip
-            self._write(header + rec.name + extra)
+            parts += (header, rec.name, extra)
+            if len(parts) >= 3000:
+                self._write(b"".join(parts))
+                parts = []
+        self._write(b"".join(parts))
         central_size = self._offset - central_at
         count = len(self.stats.central)
         if count >= self.zip64_count or central_at >= self.zip64 or central_size >= self.zip64:

@@ -229,17 +229,28 @@ def root(space: str | None = None) -> Response:
     )
 
 
-@bp.get("/api/spaces")
-def spaces() -> Response:
-    """List the one default space."""
-    space = {
+def space_resource() -> dict[str, Any]:
+    """Return the one space this feed has."""
+    return {
         "Id": DEFAULT_SPACE,
         "Name": "Default",
         "Slug": "default",
         "IsDefault": True,
         "Links": {"Self": f"/api/spaces/{DEFAULT_SPACE}", "SpaceHome": f"/api/{DEFAULT_SPACE}"},
     }
-    return jsonify(collection("Space", [space], 1, 0, 30))
+
+
+@bp.get("/api/spaces")
+def spaces() -> Response:
+    """List the one default space."""
+    return jsonify(collection("Space", [space_resource()], 1, 0, 30))
+
+
+@bp.get("/api/spaces/<space_id>")
+def space(space_id: str) -> Response:
+    """Describe one space by id (only Spaces-1 exists)."""
+    check_space(space_id)
+    return jsonify(space_resource())
 
 
 @route("/packages/raw", methods=["POST"])

@@ -40,6 +40,9 @@ def test_api_root_spaces_and_health(disk_feed) -> None:
     assert root["Links"]["Spaces"] == "/api/spaces"
     spaces = requests.get(f"{disk_feed.url}/api/spaces", timeout=10).json()
     assert [s["Id"] for s in spaces["Items"]] == ["Spaces-1"]
+    one = requests.get(disk_feed.url + spaces["Items"][0]["Links"]["Self"], timeout=10)
+    assert one.json()["Id"] == "Spaces-1"
+    assert requests.get(f"{disk_feed.url}/api/spaces/Spaces-9", timeout=10).status_code == 404
     assert requests.get(f"{disk_feed.url}/health", timeout=10).json() == {"status": "ok"}
 
 

@@ -139,7 +139,7 @@ def content_url(record: PackageRecord) -> str:
 
 
 def _order(entries: list[tuple[dict[str, Any], PackageRecord]]) -> None:
-    """Sort by `$orderby` (stable, last key first); Id then version by default."""
+    """Sort by `$orderby` (stable, last key first), ties by version; Id, Version by default."""
     keys = parse_orderby(arg_str("$orderby")) or [("Id", False), ("Version", False)]
     sort_keys: dict[str, Callable[[tuple[dict[str, Any], PackageRecord]], Any]] = {
         "Id": lambda e: e[1].id.lower(),
@@ -147,6 +147,7 @@ def _order(entries: list[tuple[dict[str, Any], PackageRecord]]) -> None:
         "Published": lambda e: e[1].published,
         "DownloadCount": lambda e: 0,
     }
+    entries.sort(key=sort_keys["Version"])  # ties keep ascending versions, as galleries do
     for name, descending in reversed(keys):
         entries.sort(key=sort_keys[name], reverse=descending)
 

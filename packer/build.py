@@ -11,7 +11,7 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import BinaryIO
@@ -176,34 +176,55 @@ class _Walk:
     matcher: _Matcher
     skip: set[str]
     mtime: float | None
-    found: list[SourceFile] = field(default_factory=list)
+    seen: dict[str, str] = field(default_factory=dict)
 
 
-def collect_files(
+def iter_files(
     base: str,
     includes: tuple[str, ...] = (),
     excludes: tuple[str, ...] = (),
     *,
     skip: set[str] | None = None,
     mtime: float | None = EPOCH_1980,
-) -> list[SourceFile]:
-    """List what to pack under `base`, sorted by name; `mtime=None` keeps each file's own."""
+) -> Iterator[SourceFile]:
+    """Yield what to pack under `base` in name order, lazily, so writing can start at once.
+
+    `mtime=None` keeps each file's own modification time.
+    """
     if not os.path.isdir(base):
         raise BadInput(f"base path {base} does not exist or is not a directory")
     real = os.path.realpath(base)
     walk = _Walk(real, _Matcher(includes, excludes, _load_ignore(real)), skip or set(), mtime)
-    _walk_dir(walk, real, "", frozenset({real}), covered=not includes)
-    _check_case_duplicates(walk.found)
-    return sorted(walk.found, key=lambda f: f.name)
+    return _checked(walk, _walk_dir(walk, real, "", frozenset({real}), covered=not includes))
+
+
+def collect_files(base: str, *args, **kwargs) -> list[SourceFile]:
+    """List what to pack under `base`, in name order (see iter_files)."""
+    return list(iter_files(base, *args, **kwargs))
+
+
+def _checked(walk: _Walk, files: Iterator[SourceFile]) -> Iterator[SourceFile]:
+    """Refuse names that differ only in case: feeds and Windows targets cannot hold both."""
+    for item in files:
+        key = item.name.rstrip("/").lower()
+        if key in walk.seen:
+            raise BadInput(f"{walk.seen[key]!r} and {item.name!r} differ only in case; exclude one")
+        walk.seen[key] = item.name
+        yield item
+
+
+def _sort_key(child: os.DirEntry) -> str:
+    """Sorting folders as 'name/' makes a depth-first walk come out in full-path order."""
+    return child.name + "/" if child.is_dir() else child.name
 
 
 def _walk_dir(
     walk: _Walk, directory: str, prefix: str, ancestors: frozenset, covered: bool
-) -> bool:
-    """Collect one directory; return whether it contributed anything."""
+) -> Generator[SourceFile, None, bool]:
+    """Yield one directory's entries depth first; return whether it yielded anything."""
     try:
         with os.scandir(directory) as scan:
-            children = sorted(scan, key=lambda d: d.name)
+            children = sorted(scan, key=_sort_key)
     except OSError as error:
         raise BadInput(f"cannot read directory {prefix or '.'}: {error.strerror}") from error
     contributed = False
@@ -211,6 +232,8 @@ def _walk_dir(
         rel = prefix + child.name
         if child.name == ".git" or child.path in walk.skip:
             continue
+        if child.name.startswith(TEMP_PREFIX) and directory in walk.skip:
+            continue  # a package being written into this folder, by us or a parallel run
         if _CONTROL.search(child.name):
             raise BadInput(f"cannot pack {rel!r}: control characters or '\\' in a file name")
         if not _is_utf8(child.name):
@@ -226,16 +249,16 @@ def _walk_dir(
         if stat.S_ISDIR(st.st_mode):
             if target in ancestors:
                 raise BadInput(f"symlink loop at {rel}: it points to {target}")
-            if _walk_dir(walk, target, rel + "/", ancestors | {target}, inside):
+            if (yield from _walk_dir(walk, target, rel + "/", ancestors | {target}, inside)):
                 contributed = True
             elif inside:
-                walk.found.append(SourceFile(rel + "/", None, 0o755, _mtime(walk, st)))
+                yield SourceFile(rel + "/", None, 0o755, _mtime(walk, st))
                 contributed = True
         elif not stat.S_ISREG(st.st_mode):
             raise BadInput(f"cannot pack {rel}: not a regular file (device, FIFO or socket)")
         elif inside:
             mode = 0o755 if st.st_mode & 0o111 else 0o644
-            walk.found.append(SourceFile(rel, target, mode, _mtime(walk, st), st.st_size))
+            yield SourceFile(rel, target, mode, _mtime(walk, st), st.st_size)
             contributed = True
     return contributed
 
@@ -263,16 +286,6 @@ def _resolve(walk: _Walk, child: os.DirEntry, rel: str) -> str:
 
 def _mtime(walk: _Walk, st: os.stat_result) -> float:
     return walk.mtime if walk.mtime is not None else max(int(st.st_mtime), EPOCH_1980)
-
-
-def _check_case_duplicates(found: list[SourceFile]) -> None:
-    """Refuse names that differ only in case: feeds and Windows targets cannot hold both."""
-    seen: dict[str, str] = {}
-    for item in found:
-        key = item.name.rstrip("/").lower()
-        if key in seen:
-            raise BadInput(f"{seen[key]!r} and {item.name!r} differ only in case; exclude one")
-        seen[key] = item.name
 
 
 def find_scripts(files: list[SourceFile]) -> tuple[list[str], list[str]]:
@@ -341,23 +354,32 @@ def pack(
     final = os.path.join(out_dir, package_filename(package_id, version_text, fmt))
     if os.path.exists(final) and not options.overwrite:
         raise BadInput(f"{final} already exists; pass --overwrite to replace it")
-    files = collect_files(
+    files = iter_files(
         options.base_path,
         tuple(options.includes),
         tuple(options.excludes),
-        skip=_skip_paths(options.base_path, out_dir, final),
+        skip=_skip_paths(out_dir, final),
         mtime=None if options.keep_timestamps else source_date_epoch(env),
     )
-    scripts, warnings = find_scripts(files)
-    meta = None
+    found: list[SourceFile] = []
     if fmt == "nupkg":
-        files, meta = _nupkg_metadata(options, files, version_text, release_notes, warnings)
-    file_count = sum(1 for f in files if f.path is not None)
-    if not file_count:
-        raise BadInput(f"nothing to pack: no file under {options.base_path} matched")
-    entries = _entries(files, meta, source_date_epoch(env))
+        collected = list(files)
+        scripts, warnings = find_scripts(collected)
+        kept, meta = _nupkg_metadata(options, collected, version_text, release_notes, warnings)
+        found.extend(kept)
+        entries: Iterable[ZipEntry] = _nupkg_entries(kept, meta, source_date_epoch(env))
+    else:
+        entries = _entries(files, found)
+
+    def check_found() -> None:
+        if not any(f.path is not None for f in found):
+            raise BadInput(f"nothing to pack: no file under {options.base_path} matched")
+
     size, digest = _write_atomically(out_dir, final, options.overwrite, fmt, entries, options,
-                                     writer_options or {})  # fmt: skip
+                                     writer_options or {}, check_found)  # fmt: skip
+    if fmt != "nupkg":
+        scripts, warnings = find_scripts(found)
+    file_count = sum(1 for f in found if f.path is not None)
     return PackResult(final, package_id, version_text, version.normalized, fmt, size, digest,
                       file_count, scripts, warnings)  # fmt: skip
 
@@ -375,18 +397,14 @@ def _release_notes(options: PackOptions) -> str | None:
                        f"{getattr(error, 'strerror', None) or error}") from error  # fmt: skip
 
 
-def _skip_paths(base: str, out_dir: str, final: str) -> set[str]:
-    """Paths the walk must not pack: the out folder inside the base, the package, temp files."""
-    base_real = os.path.realpath(base)
+def _skip_paths(out_dir: str, final: str) -> set[str]:
+    """What the walk must not pack: the out folder inside the base and the package itself.
+
+    The out folder is listed too so that temp files in it (`.octopack-*`) are skipped; when
+    it is the base path itself, listing it skips nothing else (the base is never a child).
+    """
     out_real = os.path.realpath(out_dir)
-    skip = {os.path.join(out_real, os.path.basename(final))}
-    if out_real != base_real and os.path.commonpath([base_real, out_real]) == base_real:
-        skip.add(out_real)
-    if os.path.isdir(out_real):
-        skip.update(
-            os.path.join(out_real, n) for n in os.listdir(out_real) if n.startswith(TEMP_PREFIX)
-        )
-    return skip
+    return {os.path.join(out_real, os.path.basename(final)), out_real}
 
 
 def _nupkg_metadata(
@@ -433,10 +451,15 @@ def _read_nuspec(path: str) -> NuspecMetadata:
         raise BadInput(f"{path}: {error}") from error
 
 
-def _entries(files: list[SourceFile], meta: NuspecMetadata | None, epoch: int) -> list[ZipEntry]:
-    """Archive entries in name order; for a nupkg with escaped names plus the OPC parts."""
-    if meta is None:
-        return [ZipEntry(f.name, f.mode, f.mtime, f.path, None, f.size) for f in files]
+def _entries(files: Iterable[SourceFile], found: list[SourceFile]) -> Iterator[ZipEntry]:
+    """Archive entries as the walk finds them, remembering each file for the summary."""
+    for f in files:
+        found.append(f)
+        yield ZipEntry(f.name, f.mode, f.mtime, f.path, None, f.size)
+
+
+def _nupkg_entries(files: list[SourceFile], meta: NuspecMetadata, epoch: int) -> list[ZipEntry]:
+    """nupkg entries in order of their escaped names, the nuspec and OPC parts among them."""
     entries = [ZipEntry(part_name(f.name), f.mode, f.mtime, f.path, None, f.size) for f in files]
     parts = opc_parts(meta, [e.name for e in entries])
     entries += [ZipEntry(name, 0o644, epoch, None, data, len(data)) for name, data in parts.items()]
@@ -448,9 +471,10 @@ def _write_atomically(
     final: str,
     overwrite: bool,
     fmt: str,
-    entries: list[ZipEntry],
+    entries: Iterable[ZipEntry],
     options: PackOptions,
     writer_options: dict,
+    check: Callable[[], None],
 ) -> tuple[int, str]:
     """Write to a temp file in the out folder, then rename; leave nothing behind on failure."""
     try:
@@ -461,6 +485,7 @@ def _write_atomically(
     try:
         with os.fdopen(fd, "w+b") as handle:
             _write_format(handle, fmt, entries, options.compression_level, writer_options)
+            check()
             handle.flush()
             os.fsync(handle.fileno())
             handle.seek(0)
@@ -475,7 +500,7 @@ def _write_atomically(
 
 
 def _write_format(
-    handle: BinaryIO, fmt: str, entries: list[ZipEntry], level: str, writer_options: dict
+    handle: BinaryIO, fmt: str, entries: Iterable[ZipEntry], level: str, writer_options: dict
 ) -> None:
     if fmt == "tar.gz":
         write_tar_gz(handle, entries, level)

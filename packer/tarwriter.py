@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import struct
 import tarfile
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import BinaryIO
 
 from isal import isal_zlib
@@ -59,11 +59,13 @@ class GzipStream:
         self.out.write(struct.pack("<II", self._crc, self._size & 0xFFFFFFFF))
 
 
-def write_tar_gz(out: BinaryIO, entries: Sequence[ZipEntry], level: str = "fast") -> int:
+def write_tar_gz(out: BinaryIO, entries: Iterable[ZipEntry], level: str = "fast") -> int:
     """Write entries (in archive order) as a pax tar inside gzip; return the entry count."""
     gz = GzipStream(out, level)
+    count = 0
     with tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
         for entry in entries:
+            count += 1
             info = tarfile.TarInfo(entry.name.rstrip("/"))
             info.mtime = int(entry.mtime)
             info.uid = info.gid = 0
@@ -88,7 +90,7 @@ def write_tar_gz(out: BinaryIO, entries: Sequence[ZipEntry], level: str = "fast"
             except tarfile.ReadError as error:
                 raise OperationFailed(f"{entry.path} changed while it was being packed") from error
     gz.close()
-    return len(entries)
+    return count
 
 
 class _BytesReader:

@@ -13,7 +13,7 @@ import os
 import struct
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -241,7 +241,7 @@ class ZipWriter:
 
     # planning -------------------------------------------------------------------------
 
-    def _plan(self, entries: Sequence[ZipEntry]) -> Iterator[_Unit]:
+    def _plan(self, entries: Iterable[ZipEntry]) -> Iterator[_Unit]:
         """Group entries into pool tasks: batches of small entries, chunks of large ones."""
         batch: list[ZipEntry] = []
         batch_size = 0
@@ -274,7 +274,7 @@ class ZipWriter:
         files = [entry for entry in unit.entries if not entry.is_dir]
         return pool.submit(_batch_job, self.codec, files)
 
-    def write(self, entries: Sequence[ZipEntry]) -> ZipStats:
+    def write(self, entries: Iterable[ZipEntry]) -> ZipStats:
         """Compress and write every entry, then the central directory; return the stats."""
         pending: deque[tuple[_Unit, Future]] = deque()
         in_flight = 0
@@ -469,7 +469,7 @@ class _Stream:
 
 
 def write_zip(
-    out: BinaryIO, entries: Sequence[ZipEntry], level: str = "fast", **options
+    out: BinaryIO, entries: Iterable[ZipEntry], level: str = "fast", **options
 ) -> ZipStats:
     """Write `entries` (already in archive order) as a zip to `out`; see ZipWriter options."""
     return ZipWriter(out, level, **options).write(entries)

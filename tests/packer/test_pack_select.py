@@ -181,3 +181,22 @@ def test_file_names_that_are_not_utf8_are_refused(app: Path) -> None:
         handle.write(b"latin-1 name")
     with pytest.raises(BadInput, match="not valid UTF-8"):
         collect_files(str(app))
+
+
+def test_streamed_walk_comes_out_in_full_path_order(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    for name in ("a0", "a-b", "a.txt", "a/b", "a/c/d", "a/c.txt", "A", "b/", "é", "_x"):
+        if name.endswith("/"):
+            (src / name).mkdir(parents=True)
+        else:
+            write(src / name, name)
+    names = [f.name for f in collect_files(str(src))]
+    assert names == sorted(names)
+    assert names == ["A", "_x", "a-b", "a.txt", "a/b", "a/c.txt", "a/c/d", "a0", "b/", "é"]
+
+
+def test_temp_files_of_another_run_in_the_out_folder_are_not_packed(app: Path) -> None:
+    write(app / ".octopack-abc123.tmp", "half written by a crashed run")
+    names = pack_names(app, app)
+    assert not any(n.startswith(".octopack-") for n in names)
+    assert "App.1.0.0.zip" not in names

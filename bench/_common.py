@@ -116,6 +116,19 @@ def tree_peaks(pid: int) -> dict[int, float]:
     return {p: v for p, v in peaks.items() if v is not None}
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """Return user + system CPU seconds used so far by the live processes of a tree."""
+    ticks = 0
+    for member in process_tree(pid):
+        try:
+            with open(f"/proc/{member}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def verdict(ok: bool) -> str:
     """Return the word the summary table prints."""
     return "PASS" if ok else "MISS"

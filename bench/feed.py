@@ -26,6 +26,7 @@ import functools
 import hashlib
 import logging
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,6 +51,7 @@ from bench._common import (  # noqa: E402
     Latency,
     print_table,
     run_python,
+    tree_cpu_seconds,
     tree_peaks,
     verdict,
 )
@@ -338,11 +340,18 @@ class ThroughputResult:
     workers: int
     feed: list[Load]
     bare: list[Load]
+    feed_cpu_ms: list[float] = field(default_factory=list)  # server CPU per request
+    bare_cpu_ms: list[float] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
         """Feed rate over floor rate (means over rounds)."""
         return _mean_rate(self.feed) / _mean_rate(self.bare)
+
+    @property
+    def cpu_ratio(self) -> float:
+        """Bare CPU per request over feed CPU per request: the ratio on an idle machine."""
+        return statistics.median(self.bare_cpu_ms) / statistics.median(self.feed_cpu_ms)
 
     def print(self) -> None:
         """Print each round and the ratio."""
@@ -354,6 +363,13 @@ class ThroughputResult:
                 f"workers; {errors} errors)"
             )
         print(f"[throughput] feed / bare = {self.ratio:.2f}")
+        for name, cpu in (("feed", self.feed_cpu_ms), ("bare", self.bare_cpu_ms)):
+            text = ", ".join(f"{ms:.2f}" for ms in cpu)
+            print(f"[throughput] {name}: server CPU per request {text} ms (all its processes)")
+        print(
+            f"[throughput] bare CPU / feed CPU per request = {self.cpu_ratio:.2f} (the rate ratio "
+            "a machine with nothing else running would show; less sensitive to other load)"
+        )
 
     def rows(self) -> list[Row]:
         """Return the summary row."""
@@ -362,7 +378,11 @@ class ThroughputResult:
         )
         errors = sum(load.errors for load in self.feed + self.bare)
         ok = self.ratio >= MIN_THROUGHPUT_RATIO and errors == 0
-        return [("versions query throughput vs bare Flask", figure, ">= 0.70", verdict(ok))]
+        cpu = f"{statistics.median(self.feed_cpu_ms):.2f} vs {statistics.median(self.bare_cpu_ms):.2f} ms = {self.cpu_ratio:.2f}"
+        return [
+            ("versions query throughput vs bare Flask", figure, ">= 0.70", verdict(ok)),
+            ("  same, by server CPU per request", cpu, ">= 0.70", verdict(self.cpu_ratio >= 0.7)),
+        ]
 
 
 def _mean_rate(loads: list[Load]) -> float:
@@ -388,12 +408,17 @@ def measure_throughput(
             feed_process(work, workers=workers) as feed,
             bare_server(free_port(), workers) as bare,
         ):
-            targets = ((feed.url + QUERY, result.feed), (bare + QUERY, result.bare))
-            for url, _ in targets:  # warm every worker and the record caches
+            targets = (
+                (feed.url + QUERY, feed.process.pid, result.feed, result.feed_cpu_ms),
+                (bare.url + QUERY, bare.pid, result.bare, result.bare_cpu_ms),
+            )
+            for url, *_ in targets:  # warm every worker and the record caches
                 run_python_load(url, 8 * workers, 4)
             for _ in range(rounds):
-                for url, loads in targets:
+                for url, pid, loads, cpu in targets:
+                    before = tree_cpu_seconds(pid)
                     loads.append(load(url))
+                    cpu.append((tree_cpu_seconds(pid) - before) * 1000 / loads[-1].requests)
     return result
 
 
@@ -577,7 +602,7 @@ def _versions(scale: Scale) -> list[Row]:
 
 def _throughput(workers: int, seconds: int, use_wrk: bool) -> list[Row]:
     """Run the throughput comparison."""
-    result = measure_throughput(workers, seconds, rounds=2, use_wrk=use_wrk)
+    result = measure_throughput(workers, seconds, rounds=3, use_wrk=use_wrk)
     result.print()
     return result.rows()
 

@@ -53,6 +53,14 @@ class Load:
     errors: int
 
 
+@dataclass(frozen=True)
+class Server:
+    """A server we started: its base URL and the pid of its master process."""
+
+    url: str
+    pid: int
+
+
 def gunicorn_options(workers: int) -> list[str]:
     """Return gunicorn flags equal to those `octopack serve` uses (feed/server.py)."""
     from feed.server import THREADS_PER_WORKER, TIMEOUT_SECONDS
@@ -68,8 +76,8 @@ def gunicorn_options(workers: int) -> list[str]:
 
 
 @contextmanager
-def bare_server(port: int, workers: int) -> Iterator[str]:
-    """Run the bare app under gunicorn on 127.0.0.1:port; yield its URL; stop it by group id."""
+def bare_server(port: int, workers: int) -> Iterator[Server]:
+    """Run the bare app under gunicorn on 127.0.0.1:port; stop it by its own group id."""
     command = [sys.executable, "-m", "gunicorn", *gunicorn_options(workers)]
     command += [f"--bind=127.0.0.1:{port}", f"--chdir={REPO}", "bench.loadgen:bare_app"]
     process = subprocess.Popen(
@@ -77,7 +85,7 @@ def bare_server(port: int, workers: int) -> Iterator[str]:
     )
     try:
         wait_until_up(f"http://127.0.0.1:{port}/health", process)
-        yield f"http://127.0.0.1:{port}"
+        yield Server(f"http://127.0.0.1:{port}", process.pid)
     finally:
         stop_group(process)
 

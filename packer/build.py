@@ -77,7 +77,7 @@ class PackResult:
         return dict(self.__dict__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceFile:
     """One file or (empty) directory found under the base path; dirs' names end with '/'."""
 
@@ -288,17 +288,17 @@ def _mtime(walk: _Walk, st: os.stat_result) -> float:
     return walk.mtime if walk.mtime is not None else max(int(st.st_mtime), EPOCH_1980)
 
 
-def find_scripts(files: list[SourceFile]) -> tuple[list[str], list[str]]:
+def is_script_name(name: str) -> bool:
+    """True for PreDeploy/Deploy/PostDeploy/DeployFailed with .sh, .py or .ps1, any case."""
+    stem, dot, ext = name.rsplit("/", 1)[-1].rpartition(".")
+    return bool(dot) and stem.lower() in SCRIPT_NAMES and "." + ext.lower() in SCRIPT_EXTENSIONS
+
+
+def find_scripts(files: Iterable[SourceFile]) -> tuple[list[str], list[str]]:
     """Return deploy scripts at the root, and warnings for deploy scripts below it."""
     scripts, warnings = [], []
     for item in files:
-        leaf = item.name.rsplit("/", 1)[-1]
-        stem, dot, ext = leaf.rpartition(".")
-        if (
-            not dot
-            or stem.lower() not in SCRIPT_NAMES
-            or "." + ext.lower() not in SCRIPT_EXTENSIONS
-        ):
+        if not is_script_name(item.name):
             continue
         if "/" in item.name:
             warnings.append(
@@ -308,6 +308,19 @@ def find_scripts(files: list[SourceFile]) -> tuple[list[str], list[str]]:
         else:
             scripts.append(item.name)
     return sorted(scripts), warnings
+
+
+@dataclass
+class _Tally:
+    """What the summary needs from a streamed walk, without keeping every file."""
+
+    files: int = 0
+    script_like: list[SourceFile] = field(default_factory=list)
+
+    def add(self, item: SourceFile) -> None:
+        self.files += item.path is not None
+        if is_script_name(item.name):
+            self.script_like.append(item)
 
 
 # building ----------------------------------------------------------------------------------
@@ -361,27 +374,26 @@ def pack(
         skip=_skip_paths(out_dir, final),
         mtime=None if options.keep_timestamps else source_date_epoch(env),
     )
-    found: list[SourceFile] = []
+    tally = _Tally()
+    warnings: list[str] = []
     if fmt == "nupkg":
         collected = list(files)
-        scripts, warnings = find_scripts(collected)
         kept, meta = _nupkg_metadata(options, collected, version_text, release_notes, warnings)
-        found.extend(kept)
+        for item in kept:
+            tally.add(item)
         entries: Iterable[ZipEntry] = _nupkg_entries(kept, meta, source_date_epoch(env))
     else:
-        entries = _entries(files, found)
+        entries = _entries(files, tally)
 
     def check_found() -> None:
-        if not any(f.path is not None for f in found):
+        if not tally.files:
             raise BadInput(f"nothing to pack: no file under {options.base_path} matched")
 
     size, digest = _write_atomically(out_dir, final, options.overwrite, fmt, entries, options,
                                      writer_options or {}, check_found)  # fmt: skip
-    if fmt != "nupkg":
-        scripts, warnings = find_scripts(found)
-    file_count = sum(1 for f in found if f.path is not None)
+    scripts, script_warnings = find_scripts(tally.script_like)
     return PackResult(final, package_id, version_text, version.normalized, fmt, size, digest,
-                      file_count, scripts, warnings)  # fmt: skip
+                      tally.files, scripts, script_warnings + warnings)  # fmt: skip
 
 
 def _release_notes(options: PackOptions) -> str | None:
@@ -451,10 +463,10 @@ def _read_nuspec(path: str) -> NuspecMetadata:
         raise BadInput(f"{path}: {error}") from error
 
 
-def _entries(files: Iterable[SourceFile], found: list[SourceFile]) -> Iterator[ZipEntry]:
-    """Archive entries as the walk finds them, remembering each file for the summary."""
+def _entries(files: Iterable[SourceFile], tally: _Tally) -> Iterator[ZipEntry]:
+    """Archive entries as the walk finds them, counted for the summary."""
     for f in files:
-        found.append(f)
+        tally.add(f)
         yield ZipEntry(f.name, f.mode, f.mtime, f.path, None, f.size)
 
 

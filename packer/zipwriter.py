@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import BinaryIO
 
 import deflate
@@ -41,7 +41,7 @@ _LOCATOR64 = struct.Struct("<IIQI")
 _MADE_BY_UNIX = 3 << 8
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ZipEntry:
     """One archive member: a directory (name ends with '/'), a file on disk, or bytes."""
 
@@ -186,25 +186,11 @@ class _Unit:
 
 
 @dataclass
-class _Central:
-    name: bytes
-    flags: int
-    method: int
-    dos: tuple[int, int]
-    crc: int
-    csize: int
-    usize: int
-    attr: int
-    offset: int
-
-
-@dataclass
 class ZipStats:
     """What was written: entry count and archive size."""
 
     entries: int = 0
     size: int = 0
-    central: list[_Central] = field(default_factory=list, repr=False)
 
 
 class ZipWriter:
@@ -219,7 +205,7 @@ class ZipWriter:
         chunk_size: int = 4 << 20,
         batch_bytes: int = 1 << 20,
         batch_files: int = 256,
-        budget: int = 48 << 20,
+        budget: int = 32 << 20,
         zip64_threshold: int = ZIP64_LIMIT,
         zip64_count_threshold: int = ZIP64_COUNT_LIMIT,
         optimal_whole_limit: int = 16 << 20,
@@ -235,6 +221,7 @@ class ZipWriter:
         self.zip64 = zip64_threshold
         self.zip64_count = zip64_count_threshold
         self.stats = ZipStats()
+        self._central: list[bytes] = []  # finished central directory records, in order
         self._offset = out.tell()
         self._executor = executor
         self._stream: _Stream | None = None
@@ -318,9 +305,10 @@ class ZipWriter:
                 name, flags, piece.method, dos, piece.crc, csize, piece.size, False
             )
             parts += (header, piece.payload)
-            self.stats.central.append(
-                _Central(name, flags, piece.method, dos, piece.crc, csize, piece.size, attr, offset)
-            )
+            self._central.append(
+                self._central_record(name, flags, piece.method, dos, piece.crc, csize, piece.size,
+                                     attr, offset)
+            )  # fmt: skip
             offset += len(header) + csize
         self._write(b"".join(parts))
 
@@ -402,44 +390,53 @@ class ZipWriter:
         self.out.seek(stream.header_at)
         self.out.write(header)
         self.out.seek(self._offset)
-        self.stats.central.append(
-            _Central(stream.name, stream.flags, stream.method, stream.dos, stream.crc, csize,
-                     entry.size, stream.attr, stream.header_at)
+        self._central.append(
+            self._central_record(stream.name, stream.flags, stream.method, stream.dos, stream.crc,
+                                 csize, entry.size, stream.attr, stream.header_at)
         )  # fmt: skip
+
+    def _central_record(
+        self,
+        name: bytes,
+        flags: int,
+        method: int,
+        dos: tuple[int, int],
+        crc: int,
+        csize: int,
+        usize: int,
+        attr: int,
+        offset: int,
+    ) -> bytes:
+        """Build one central directory record; large values move to a zip64 extra field."""
+        extra_fields = []
+        if usize >= self.zip64:
+            extra_fields.append(usize)
+            usize = ZIP64_LIMIT
+        if csize >= self.zip64:
+            extra_fields.append(csize)
+            csize = ZIP64_LIMIT
+        if offset >= self.zip64:
+            extra_fields.append(offset)
+            offset = ZIP64_LIMIT
+        extra = b""
+        if extra_fields:
+            extra = struct.pack(f"<HH{len(extra_fields)}Q", 1, 8 * len(extra_fields),
+                                *extra_fields)  # fmt: skip
+        version = 45 if extra_fields else 20
+        header = _CENTRAL.pack(
+            0x02014B50, _MADE_BY_UNIX | version, version, flags, method, dos[0], dos[1], crc,
+            csize, usize, len(name), len(extra), 0, 0, 0, attr, offset,
+        )  # fmt: skip
+        return header + name + extra
 
     def _finish(self) -> None:
         """Write the central directory and the end records (zip64 ones when needed)."""
         central_at = self._offset
-        parts: list[bytes] = []
-        for rec in self.stats.central:
-            extra_fields = []
-            usize, csize, offset = rec.usize, rec.csize, rec.offset
-            if usize >= self.zip64:
-                extra_fields.append(usize)
-                usize = ZIP64_LIMIT
-            if csize >= self.zip64:
-                extra_fields.append(csize)
-                csize = ZIP64_LIMIT
-            if offset >= self.zip64:
-                extra_fields.append(offset)
-                offset = ZIP64_LIMIT
-            extra = b""
-            if extra_fields:
-                extra = struct.pack(f"<HH{len(extra_fields)}Q", 1, 8 * len(extra_fields),
-                                    *extra_fields)  # fmt: skip
-            version = 45 if extra_fields else 20
-            header = _CENTRAL.pack(
-                0x02014B50, _MADE_BY_UNIX | version, version, rec.flags, rec.method, rec.dos[0],
-                rec.dos[1], rec.crc, csize, usize, len(rec.name), len(extra), 0, 0, 0, rec.attr,
-                offset,
-            )  # fmt: skip
-            parts += (header, rec.name, extra)
-            if len(parts) >= 3000:
-                self._write(b"".join(parts))
-                parts = []
-        self._write(b"".join(parts))
+        for start in range(0, len(self._central), 4096):
+            self._write(b"".join(self._central[start : start + 4096]))
         central_size = self._offset - central_at
-        count = len(self.stats.central)
+        count = len(self._central)
+        self._central = []
         if count >= self.zip64_count or central_at >= self.zip64 or central_size >= self.zip64:
             eocd64_at = self._offset
             self._write(_EOCD64.pack(0x06064B50, 44, _MADE_BY_UNIX | 45, 45, 0, 0, count, count,

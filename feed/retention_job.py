@@ -13,6 +13,7 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from itertools import groupby
@@ -291,11 +292,13 @@ def run_retention(
     dry_run: bool = False,
     lease: Lease | None = None,
     job: str | None = None,
+    deleters: int = 8,
 ) -> RetentionReport:
     """Plan (and unless `dry_run`, apply) retention; `rules` given replace the stored policy.
 
     A non-dry run takes the lease (unless one is given already held), so two jobs never
-    delete at once; it is renewed between packages and released at the end.
+    delete at once; it is renewed between packages and released at the end. The versions
+    of one package are deleted `deleters` at a time (S3 and fsync latency, not CPU, bound).
     """
     clock = repository.clock
     now = clock()
@@ -308,6 +311,7 @@ def run_retention(
     if own_lease:
         lease = Lease(repository.storage, f"{actor} job {report.job}", clock)
         lease.acquire()
+    pool = ThreadPoolExecutor(max(1, deleters), thread_name_prefix="retention-delete")
     try:
         if not dry_run:
             audit.recover()
@@ -316,9 +320,10 @@ def run_retention(
                 lease.renew_if_due()
             decisions = _plan(entries, policy.rules_for(package_id), pins, started)
             if not dry_run:
-                decisions = _apply(repository, audit, package_id, decisions)
+                decisions = _apply(repository, audit, package_id, decisions, pool)
             report.decisions.extend(d for d, _, _ in decisions)
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         if own_lease and lease is not None:
             lease.release()
     return report
@@ -354,17 +359,27 @@ def _published(record: PackageRecord) -> datetime:
     return datetime.fromisoformat(record.published)
 
 
+def _delete(repository: Repository, item: Planned) -> bool:
+    """Delete one planned version if its record is unchanged; True when it went."""
+    return repository.delete_if_unchanged(item[1], item[2])
+
+
 def _apply(
-    repository: Repository, audit: Audit, package_id: str, planned: list[Planned]
+    repository: Repository,
+    audit: Audit,
+    package_id: str,
+    planned: list[Planned],
+    pool: ThreadPoolExecutor,
 ) -> list[Planned]:
     """Delete what the plan deletes, by compare-and-swap; keep what changed since the plan."""
     doomed = [item for item in planned if item[0].deleted]
     if not doomed:
         return planned
     pending = audit.begin(package_id, doomed)
+    gone = iter(list(pool.map(lambda item: _delete(repository, item), doomed)))
     outcome = []
-    for decision, record, etag in planned:
-        if decision.deleted and not repository.delete_if_unchanged(record, etag):
+    for decision, record, etag in planned:  # `gone` follows the doomed ones in this order
+        if decision.deleted and not next(gone):
             decision = replace(decision, decision=KEPT, rule=CHANGED)
         outcome.append((decision, record, etag))
     done = [d for d, _, _ in outcome if d.rule == CHANGED or d.deleted]

@@ -214,6 +214,7 @@ def plan_package(
     ordered = sorted(candidates, key=lambda c: c.version, reverse=True)
     present = [c for c in ordered if c.published < now]
     latest = _latest(present)
+    empty = rules.is_empty
     stable_seen = 0
     group_seen: dict[str, int] = {}
     decisions = []
@@ -224,9 +225,9 @@ def plan_package(
             group = group_of(candidate.version, rules.prerelease_group_labels)
             rank = group_seen.get(group, 0)
             group_seen[group] = rank + 1
-            rule = _decide(candidate, rules, pinned, latest, now, rank, group)
+            rule = _decide(candidate, rules, pinned, latest, now, rank, group, empty)
         else:
-            rule = _decide(candidate, rules, pinned, latest, now, stable_seen, None)
+            rule = _decide(candidate, rules, pinned, latest, now, stable_seen, None, empty)
             stable_seen += 1
         decisions.append(Decision(candidate.id, str(candidate.version), rule[0], rule[1]))
     return decisions
@@ -248,6 +249,7 @@ def _decide(
     now: datetime,
     rank: int,
     group: str | None,
+    empty: bool,
 ) -> tuple[str, str]:
     """Return (decision, rule text) for one version given its rank among its kind."""
     if candidate.version.normalized.lower() in pinned:
@@ -255,7 +257,7 @@ def _decide(
     if candidate is latest:
         kind = "stable" if not candidate.version.is_prerelease else "version (none is stable)"
         return KEPT, f"latest {kind}"
-    if rules.is_empty:
+    if empty:
         return KEPT, "no retention rule"
     kind = "stable" if group is None else "prerelease"
     if group:

@@ -6,6 +6,7 @@ a concurrent push lands or where a job is killed.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +37,7 @@ class HookedStorage:
         self.before: Callable[[str, str], None] | None = None
         self.crash_after: int | None = None
         self.count = 0
+        self._lock = threading.Lock()
 
     @property
     def calls(self):  # noqa: ANN201 - the inner Counter
@@ -47,9 +49,10 @@ class HookedStorage:
             return target
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            if self.crash_after is not None and self.count >= self.crash_after:
-                raise Killed(f"killed before {name} {args[:1]}")
-            self.count += 1
+            with self._lock:  # retention deletes from several threads
+                if self.crash_after is not None and self.count >= self.crash_after:
+                    raise Killed(f"killed before {name} {args[:1]}")
+                self.count += 1
             if self.before is not None:
                 self.before(name, str(args[0]) if args else "")
             return target(*args, **kwargs)

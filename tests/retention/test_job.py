@@ -167,16 +167,16 @@ def test_a_version_overwritten_after_the_plan_is_not_deleted(storage, clock, tmp
     fill(repository, tmp_path, clock)
     fired = []
 
-    def overwrite_before_first_delete(op: str, key: str) -> None:
-        if op == "delete_record" and key.startswith("packages/") and not fired:
-            fired.append(key)
+    def overwrite_after_the_plan(op: str, key: str) -> None:
+        if op == "create_record" and key.startswith("retention/pending/") and not fired:
+            fired.append(key)  # the plan is made; no delete has started yet
             push(pusher, tmp_path, "Acme.Web", "1.0.0", b"new", OverwriteMode.OVERWRITE_EXISTING)
 
-    hooked.before = overwrite_before_first_delete
+    hooked.before = overwrite_after_the_plan
     store = RetentionStore(hooked, clock)
     report = run_retention(repository, store, actor="t", rules=Rules(keep_last=1))
     decided = {d.version: (d.decision, d.rule) for d in report.decisions}
-    assert fired == ["packages/acme.web/1.1.0/package.json"]  # newest first: 1.0.0 is next
+    assert fired == [f"retention/pending/{report.job}/acme.web.json"]
     assert decided["1.0.0"] == ("kept", CHANGED)
     assert decided["1.1.0"] == ("deleted", "beyond newest 1 stable")
     assert "1.0.0" in versions_of(repository, "Acme.Web")

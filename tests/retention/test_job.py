@@ -292,3 +292,24 @@ def test_a_second_job_is_refused_while_the_lease_is_held(repository, store, cloc
     assert len(versions_of(repository, "Acme.Web")) == 5
     dry = run_retention(repository, store, actor="t", rules=Rules(keep_last=0), dry_run=True)
     assert dry.deleted  # a dry run needs no lease
+
+
+def test_a_deleted_version_leaves_every_query_before_its_bytes_go(storage, clock, tmp_path):
+    hooked = HookedStorage(storage)
+    repository = repository_for(FeedConfig(clock=clock), hooked)
+    fill(repository, tmp_path, clock, texts=["1.0.0", "2.0.0"])
+    observer = repository_for(FeedConfig(clock=clock), storage)  # another feed process
+    seen = []
+
+    def look_when_bytes_go(op: str, key: str) -> None:
+        if op == "delete" and key.startswith("packages/acme.web/1.0.0/"):
+            seen.append(versions_of(observer, "Acme.Web"))
+            with pytest.raises(Exception, match="is not in the feed"):
+                observer.get("Acme.Web", "1.0.0")
+
+    hooked.before = look_when_bytes_go
+    report = run_retention(
+        repository, RetentionStore(hooked, clock), actor="t", rules=Rules(keep_last=0)
+    )
+    assert [d.version for d in report.deleted] == ["1.0.0"]
+    assert seen == [["2.0.0"]]

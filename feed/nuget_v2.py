@@ -21,9 +21,11 @@ from feed.downloads import send_package
 from feed.errors import BadRequest, PackageNotFound
 from feed.nuget_common import (
     all_nuget_records,
+    cached,
     check_config,
     check_semver_level,
     delete_or_unlist,
+    install_cache,
     latest_of,
     matches_terms,
     nuget_record,
@@ -272,6 +274,7 @@ FUNCTIONS = {
 def init_app(app: Flask) -> None:
     """Check the NuGet settings and install the blueprint."""
     check_config(app.extensions["octopack"].config)
+    install_cache(app)
     app.register_blueprint(bp)
 
 
@@ -307,6 +310,7 @@ def metadata() -> Response:
 
 
 @bp.get("/api/v2/<path:resource>")
+@cached
 def resource(resource: str) -> Response:
     """Dispatch `Packages()`, `Packages(Id=,Version=)`, `Search()`, ... and their `/$count`."""
     require("read")

@@ -17,9 +17,11 @@ from feed.downloads import send_package
 from feed.errors import PackageNotFound
 from feed.nuget_common import (
     all_nuget_records,
+    cached,
     check_config,
     check_semver_level,
     delete_or_unlist,
+    install_cache,
     matches_terms,
     nuget_record,
     nuget_records,
@@ -42,10 +44,12 @@ bp = Blueprint("nuget_v3", __name__, url_prefix="/v3")
 def init_app(app: Flask) -> None:
     """Check the NuGet settings and install the blueprint."""
     check_config(app.extensions["octopack"].config)
+    install_cache(app)
     app.register_blueprint(bp)
 
 
 @bp.get("/index.json")
+@cached
 def service_index() -> Response:
     """Advertise the v3 resources with absolute URLs."""
     require("read")
@@ -56,6 +60,7 @@ def service_index() -> Response:
 
 
 @bp.get("/flatcontainer/<package_id>/index.json")
+@cached
 def flat_index(package_id: str) -> Response:
     """List every version of an id, ascending, normalised, lower case; 404 when unknown."""
     require("read")
@@ -95,6 +100,7 @@ def _hive_records(hive: str, package_id: str) -> list[PackageRecord]:
 
 
 @bp.get("/<hive>/<package_id>/index.json")
+@cached
 def registration_index(hive: str, package_id: str) -> Response:
     """Return the registration index (pages inlined up to 64 versions)."""
     require("read")
@@ -102,6 +108,7 @@ def registration_index(hive: str, package_id: str) -> Response:
 
 
 @bp.get("/<hive>/<package_id>/page/<lower>/<upper>.json")
+@cached
 def registration_page(hive: str, package_id: str, lower: str, upper: str) -> Response:
     """Return one page of a large registration, with its leaves."""
     require("read")
@@ -113,6 +120,7 @@ def registration_page(hive: str, package_id: str, lower: str, upper: str) -> Res
 
 
 @bp.get("/<hive>/<package_id>/<version>.json")
+@cached
 def registration_leaf(hive: str, package_id: str, version: str) -> Response:
     """Return the leaf of one version (unlisted ones too, marked so)."""
     require("read")
@@ -149,6 +157,7 @@ def _client_flags() -> tuple[bool, bool, int, int]:
 
 
 @bp.get("/search")
+@cached
 def search() -> Response:
     """Search: one result per id with its newest matching version and all its versions."""
     require("read")
@@ -160,6 +169,7 @@ def search() -> Response:
 
 
 @bp.get("/autocomplete")
+@cached
 def autocomplete() -> Response:
     """Complete ids from `q`, or list the versions of `id`."""
     require("read")

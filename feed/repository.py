@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import secrets
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
@@ -43,6 +44,7 @@ from storage import ObjectExists, ObjectNotFound, PreconditionFailed, Storage
 
 log = logging.getLogger(__name__)
 
+GENERATION_KEY = "index/generation.json"  # rewritten after every change of a record
 CAS_ATTEMPTS = 32  # each round lets one contender through, so 32 writers all finish
 
 
@@ -163,6 +165,7 @@ class Repository:
             self._put_blob(candidate, upload)  # a concurrent delete may have taken it
             if existing is not None and existing.record.blob != candidate.blob:
                 self._delete_blob(existing.record.blob)
+            self._changed()
             return PushResult(candidate, status)
         raise PackageConflict(
             f"{candidate.id} {candidate.version} changed {CAS_ATTEMPTS} times during the push; "
@@ -299,6 +302,7 @@ class Repository:
             except ObjectNotFound:
                 continue
             self._cache.pop(key, None)
+            self._changed()
             self._delete_blob(found.record.blob)
             return found.record
         raise PackageConflict(f"{package_id} {version} kept changing; delete again")
@@ -327,6 +331,7 @@ class Repository:
         except (PreconditionFailed, ObjectNotFound):
             return False
         self._cache.pop(key, None)
+        self._changed()
         self._delete_blob(record.blob)
         return True
 
@@ -343,8 +348,40 @@ class Repository:
                 self.storage.replace_record(key, changed.to_bytes(), if_match=found.etag)
             except (PreconditionFailed, ObjectNotFound):
                 continue
+            self._changed()
             return changed
         raise PackageConflict(f"{package_id} {version} kept changing; try again")
+
+    # -- change marker -------------------------------------------------------------------
+
+    def generation(self) -> str:
+        """Return a token that changes after every push, overwrite, delete and (un)listing.
+
+        Feed-wide query caches (NuGet search) key on it: one small read validates them.
+        The marker is created by the first reader, so feeds nobody caches never get one.
+        """
+        for _ in range(CAS_ATTEMPTS):
+            try:
+                return self.storage.read_record(GENERATION_KEY)[1]
+            except ObjectNotFound:
+                pass
+            try:
+                return self.storage.create_record(GENERATION_KEY, _token())
+            except ObjectExists:
+                continue
+        raise PackageConflict("the feed's generation marker kept changing; try again")
+
+    def _changed(self) -> None:
+        """Rewrite the generation marker, if a reader made one, after a record changed.
+
+        Compare-and-swap without retries: losing the race means another writer rewrote it
+        after our change, which invalidates caches just as well.
+        """
+        try:
+            _, etag = self.storage.read_record(GENERATION_KEY)
+            self.storage.replace_record(GENERATION_KEY, _token(), if_match=etag)
+        except (ObjectNotFound, PreconditionFailed):
+            pass
 
     # -- storage access ------------------------------------------------------------------
 
@@ -378,6 +415,11 @@ class Repository:
                 if listed_etag and found.etag != listed_etag:
                     self._cache.pop(info.key, None)  # changed under us: never trust this pair
                 yield found.record, found.etag
+
+
+def _token() -> bytes:
+    """Return fresh contents for the generation marker (its etag is what matters)."""
+    return secrets.token_hex(8).encode("ascii")
 
 
 def _format_of(filename: str, default_format: str | None) -> str:

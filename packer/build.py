@@ -11,7 +11,7 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import BinaryIO
@@ -195,7 +195,7 @@ def iter_files(
         raise BadInput(f"base path {base} does not exist or is not a directory")
     real = os.path.realpath(base)
     walk = _Walk(real, _Matcher(includes, excludes, _load_ignore(real)), skip or set(), mtime)
-    return _checked(walk, _walk_dir(walk, real, "", frozenset({real}), covered=not includes))
+    return _checked(walk, _walk_dir(walk, real, covered=not includes))
 
 
 def collect_files(base: str, *args, **kwargs) -> list[SourceFile]:
@@ -218,21 +218,49 @@ def _sort_key(child: os.DirEntry) -> str:
     return child.name + "/" if child.is_dir() else child.name
 
 
-def _walk_dir(
-    walk: _Walk, directory: str, prefix: str, ancestors: frozenset, covered: bool
-) -> Generator[SourceFile, None, bool]:
-    """Yield one directory's entries depth first; return whether it yielded anything."""
+@dataclass
+class _Frame:
+    """One directory on the walk's stack."""
+
+    children: Iterator[os.DirEntry]
+    prefix: str
+    ancestors: frozenset
+    covered: bool
+    st: os.stat_result | None = None
+    contributed: bool = False
+
+
+def _scan(directory: str, prefix: str) -> Iterator[os.DirEntry]:
+    """A directory's entries in walk order."""
     try:
         with os.scandir(directory) as scan:
-            children = sorted(scan, key=_sort_key)
+            return iter(sorted(scan, key=_sort_key))
     except OSError as error:
         raise BadInput(f"cannot read directory {prefix or '.'}: {error.strerror}") from error
-    contributed = False
-    for child in children:
-        rel = prefix + child.name
+
+
+def _walk_dir(walk: _Walk, root: str, covered: bool) -> Iterator[SourceFile]:
+    """Yield the tree's entries depth first (an explicit stack: deep trees cost no recursion).
+
+    A folder that ends up contributing nothing but is itself included is yielded as an empty
+    directory entry after its (excluded) contents.
+    """
+    stack = [_Frame(_scan(root, ""), "", frozenset({root}), covered)]
+    while stack:
+        frame = stack[-1]
+        child = next(frame.children, None)
+        if child is None:
+            stack.pop()
+            if stack and not frame.contributed and frame.covered and frame.st is not None:
+                yield SourceFile(frame.prefix, None, 0o755, _mtime(walk, frame.st))
+                frame.contributed = True
+            if stack and frame.contributed:
+                stack[-1].contributed = True
+            continue
+        rel = frame.prefix + child.name
         if child.name == ".git" or child.path in walk.skip:
             continue
-        if child.name.startswith(TEMP_PREFIX) and directory in walk.skip:
+        if child.name.startswith(TEMP_PREFIX) and stack[-1] is stack[0] and root in walk.skip:
             continue  # a package being written into this folder, by us or a parallel run
         if _CONTROL.search(child.name):
             raise BadInput(f"cannot pack {rel!r}: control characters or '\\' in a file name")
@@ -245,22 +273,18 @@ def _walk_dir(
             st = os.stat(target)
         except OSError as error:
             raise BadInput(f"cannot read {rel}: {error.strerror}") from error
-        inside = covered or walk.matcher.included(rel)
+        inside = frame.covered or walk.matcher.included(rel)
         if stat.S_ISDIR(st.st_mode):
-            if target in ancestors:
+            if target in frame.ancestors:
                 raise BadInput(f"symlink loop at {rel}: it points to {target}")
-            if (yield from _walk_dir(walk, target, rel + "/", ancestors | {target}, inside)):
-                contributed = True
-            elif inside:
-                yield SourceFile(rel + "/", None, 0o755, _mtime(walk, st))
-                contributed = True
+            children = _scan(target, rel + "/")
+            stack.append(_Frame(children, rel + "/", frame.ancestors | {target}, inside, st))
         elif not stat.S_ISREG(st.st_mode):
             raise BadInput(f"cannot pack {rel}: not a regular file (device, FIFO or socket)")
         elif inside:
             mode = 0o755 if st.st_mode & 0o111 else 0o644
             yield SourceFile(rel, target, mode, _mtime(walk, st), st.st_size)
-            contributed = True
-    return contributed
+            frame.contributed = True
 
 
 def _is_utf8(name: str) -> bool:

@@ -9,6 +9,7 @@ order given, whichever thread finishes first.
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 import time
@@ -107,6 +108,7 @@ def codec_for(level: str, optimal_whole_limit: int = 16 << 20) -> _Codec:
     raise BadInput(f"unknown compression level {level!r}: use one of {', '.join(LEVELS)}")
 
 
+@functools.lru_cache(maxsize=4096)
 def dos_datetime(mtime: float) -> tuple[int, int]:
     """Convert epoch seconds to zip's (time, date) fields, in UTC, clamped to 1980..2107."""
     tm = time.gmtime(min(max(mtime, 315532800), 4354819198))

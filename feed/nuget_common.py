@@ -24,6 +24,7 @@ from feed.context import require, services
 from feed.errors import BadRequest, PackageNotFound, PackageRefused
 from feed.records import PackageRecord
 from feed.repository import OverwriteMode, PushResult
+from packer.identity import is_valid_id
 from packer.versioning import NuGetVersion, parse_version, try_parse_version
 
 NUPKG = "nupkg"
@@ -142,13 +143,23 @@ def _forwarded(header: str, valid: object) -> str | None:
 # -- which records NuGet sees -----------------------------------------------------------
 
 
+def checked_id(package_id: str) -> str:
+    """Return an id from a URL or query; anything no package can have answers 404."""
+    if not is_valid_id(package_id):
+        shown = package_id if len(package_id) <= 120 else package_id[:120] + "..."
+        raise PackageNotFound(f"no package {shown!r}: that is not a valid package id")
+    return package_id
+
+
 def nuget_records(package_id: str) -> list[PackageRecord]:
     """Return every nupkg version of one id (listed or not), newest first."""
+    checked_id(package_id)
     return [r for r in services().repository.list_versions(package_id) if r.format == NUPKG]
 
 
 def nuget_record(package_id: str, version: str) -> PackageRecord:
     """Return one nupkg version (listed or not); 404 for unknown or non-nupkg packages."""
+    checked_id(package_id)
     parsed = try_parse_version(version)
     if parsed is None:
         raise PackageNotFound(f"package {package_id} {version} is not in the feed")

@@ -306,3 +306,26 @@ def test_private_feed_needs_a_read_key(disk_backend, clock) -> None:
     with running_feed(disk_backend.storage, clock=clock, private=True) as feed:
         assert get(feed, "/v3/index.json").status_code == 401
         assert get(feed, "/v3/index.json", headers={"X-NuGet-ApiKey": ADMIN_KEY}).ok
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v3/flatcontainer/../index.json",
+        "/v3/flatcontainer/a%00b/index.json",
+        "/v3/registration/..%5C../index.json",
+        "/v3/flatcontainer/.keys/1.0.0/.keys.nuspec",
+        "/v3/autocomplete?id=..",
+        "/api/v2/FindPackagesById()?id='..'",
+        "/api/v2/package/../1.0.0",
+        "/v3/flatcontainer/" + "a" * 5000 + "/index.json",
+    ],
+)
+def test_hostile_ids_in_urls_are_plain_404s(disk_feed: RunningFeed, path: str) -> None:
+    session = requests.Session()
+    prepared = requests.Request("GET", disk_feed.url + path).prepare()
+    prepared.url = disk_feed.url + path  # keep the dot segments requests would resolve
+    response = session.send(prepared, timeout=30)
+    assert response.status_code == 404, response.text
+    message = response.json()["ErrorMessage"]
+    assert "not a valid package id" in message and "storage" not in message

@@ -1,6 +1,6 @@
 """Feed benchmark: versions-query latency vs feed size, throughput vs a bare app, 1 GiB transfer.
 
-    python3 bench/feed.py [--quick] [--only versions,throughput,transfer] [--workers 2]
+    python3 bench/feed.py [--quick] [--only versions,throughput,transfer,nuget] [--workers 2]
 
 * versions: `GET /api/feeds/feeds-builtin/packages/versions?packageId=Bench.Target` on a
   feed holding 10 packages and on one holding 10,000 (10 versions each), on disk; then on
@@ -11,6 +11,8 @@
   apart. Storage calls per query come from `storage.calls`.
 * throughput: wrk on loopback against `octopack serve` and against a bare Flask app with
   the same gunicorn settings (bench/loadgen.py); the feed should reach 70% of the floor.
+* nuget: the NuGet v3 flat-container `index.json` and a search query on `octopack serve`
+  with 10 and 10,000 nupkg packages, beside the bare app (bench/nuget.py).
 * transfer: `octopack push` and a FeedClient download of a 1 GiB zip (random bytes,
   stored) as child processes; peak RSS of client and feed processes (VmHWM) and MB/s
   beside `cp` of the same file.
@@ -543,7 +545,7 @@ def _download_code(url: str, dest: Path) -> str:
 
 # -- command line -----------------------------------------------------------------------
 
-SECTIONS = ("versions", "throughput", "transfer")
+SECTIONS = ("versions", "throughput", "transfer", "nuget")
 
 
 @dataclass(frozen=True)
@@ -580,6 +582,7 @@ def run_sections(
         "versions": lambda: _versions(scale),
         "throughput": lambda: _throughput(workers, seconds, use_wrk),
         "transfer": lambda: _transfer(scale.package_bytes, workers),
+        "nuget": lambda: _nuget(scale.disk_packages, workers, seconds),
     }
     for name in sections:
         print(f"== {name} ==", flush=True)
@@ -614,6 +617,13 @@ def _transfer(size: int, workers: int) -> list[Row]:
     return result.rows()
 
 
+def _nuget(packages: int, workers: int, seconds: int) -> list[Row]:
+    """Run bench/nuget.py's flat-container index.json and search throughput comparison."""
+    from bench import nuget as bench_nuget
+
+    return bench_nuget.measure((10, packages), 10, workers, seconds, rounds=3)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse options, run the sections, print the summary table."""
     parser = argparse.ArgumentParser(
@@ -621,7 +631,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="smaller counts for a smoke run")
     parser.add_argument(
-        "--only", type=parse_sections, default=list(SECTIONS), help="versions,throughput,transfer"
+        "--only",
+        type=parse_sections,
+        default=list(SECTIONS),
+        help="versions,throughput,transfer,nuget",
     )
     parser.add_argument(
         "--workers", type=int, default=2, help="gunicorn workers for both servers [2]"

@@ -111,17 +111,25 @@ class Figures:
 
 
 def measure(
-    counts: tuple[int, ...], versions: int, workers: int, seconds: int, rounds: int
+    counts: tuple[int, ...],
+    versions: int,
+    workers: int,
+    seconds: int,
+    rounds: int,
+    use_wrk: bool | None = None,
+    python_requests: int = 400,
 ) -> list[Row]:
     """Serve each feed size and the bare app; load every URL in alternating rounds."""
     from tests.helpers.feed_server import feed_process, free_port
 
-    use_wrk = have_wrk()
+    use_wrk = have_wrk() if use_wrk is None else use_wrk
     if not use_wrk:
-        print("wrk not found: a bounded Python loop loads the servers (figures are lower)")
+        print("no wrk: a bounded Python loop loads the servers (figures are lower)")
 
     def load(url: str) -> Load:
-        return run_wrk(url, seconds=seconds) if use_wrk else run_python_load(url, 400, 8)
+        if use_wrk:
+            return run_wrk(url, seconds=seconds)
+        return run_python_load(url, python_requests, 4)
 
     with tempfile.TemporaryDirectory(prefix="octopack-bench-nuget-") as work, ExitStack() as stack:
         targets: dict[str, tuple[str, Figures]] = {}
@@ -138,7 +146,7 @@ def measure(
             response = requests.get(url, timeout=120)
             if response.status_code != 200:
                 raise RuntimeError(f"{url} answered {response.status_code}: {response.text[:300]}")
-            run_python_load(url, 16 * workers, 4)
+            run_python_load(url, 8 * workers, 4)
         for _ in range(rounds):
             for url, figures in targets.values():
                 before = tree_cpu_seconds(figures.pid)

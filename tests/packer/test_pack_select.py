@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from packer.build import collect_files, compile_glob
+from packer.collect import collect_files, compile_glob
 from packer.errors import BadInput
 from tests.packer.conftest import leftovers, run_pack, write
 

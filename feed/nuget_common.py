@@ -174,12 +174,12 @@ def nuget_record(package_id: str, version: str) -> PackageRecord:
 
 def all_nuget_records() -> dict[str, list[PackageRecord]]:
     """Return every nupkg record of the feed grouped by lower-case id, newest first."""
-    total, records = services().repository.search(None, False, 0, None)  # type: ignore[arg-type]
-    del total
     groups: dict[str, list[PackageRecord]] = {}
-    for record in records:
+    for record, _ in services().repository.records_with_etags():
         if record.format == NUPKG:
             groups.setdefault(record.id.lower(), []).append(record)
+    for records in groups.values():
+        records.sort(key=version_of, reverse=True)
     return groups
 
 

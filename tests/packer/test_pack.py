@@ -213,3 +213,15 @@ def test_overwrite_replaces_an_existing_package(app: Path, out: Path) -> None:
     second = pack_json(app, out, "--overwrite")
     assert first["path"] == second["path"] and first["sha256"] != second["sha256"]
     assert leftovers(out) == ["Hello.App.1.0.0.zip"]
+
+
+def test_the_example_app_packs_with_its_scripts_and_empty_folder(out: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "hello-app"
+    doc = pack_json(example, out)
+    assert doc["scripts"] == ["Deploy.sh", "PreDeploy.sh"] and doc["warnings"] == []
+    with zipfile.ZipFile(doc["path"]) as archive:
+        names = archive.namelist()
+        deploy_mode = archive.getinfo("Deploy.sh").external_attr >> 16
+    assert "data/empty/" in names and "config/app.conf" in names
+    assert "build.log" not in names and "data/empty/.gitkeep" not in names
+    assert deploy_mode == 0o100755

@@ -11,13 +11,13 @@ from __future__ import annotations
 import click
 
 from packer import __version__
-from packer.commands import register_commands
+from packer.commands import LazyGroup
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="octopack")
 def main() -> None:
     """Pack applications with their deploy scripts, serve them from a feed, deploy them."""
-
-
-register_commands(main)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import sys
 from collections.abc import Callable
@@ -40,10 +41,31 @@ def print_json(document: Any) -> None:
     click.echo(json.dumps(document, indent=2, sort_keys=False))
 
 
-def register_commands(group: click.Group) -> None:
-    """Attach every command module's commands to the root group."""
-    from packer.commands import deploy, feedclient, pack, retention, serve
+# Command name -> module that defines it; modules load only when their command runs, so
+# `octopack pack` does not pay for requests, flask or boto3 at start-up.
+COMMAND_MODULES = {
+    "pack": "pack",
+    "push": "feedclient",
+    "import": "feedclient",
+    "versions": "feedclient",
+    "deploy": "deploy",
+    "serve": "serve",
+    "keys": "serve",
+    "retention": "retention",
+    "pin": "retention",
+    "unpin": "retention",
+}
 
-    for module in (pack, feedclient, deploy, serve, retention):
-        for command in module.COMMANDS:
-            group.add_command(command)
+
+class LazyGroup(click.Group):
+    """A click group that imports a command's module only when that command is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module_name = COMMAND_MODULES.get(cmd_name)
+        if module_name is None:
+            return None
+        module = importlib.import_module(f"packer.commands.{module_name}")
+        return next((c for c in module.COMMANDS if c.name == cmd_name), None)

@@ -135,9 +135,11 @@ def measure(
         targets: dict[str, tuple[str, Figures]] = {}
         for count in counts:
             root = Path(work, f"feed-{count}")
+            root.mkdir()
+            # started first: the feed's start-up sweep of stray temp files walks the store
+            feed = stack.enter_context(feed_process(str(root), workers=workers))
             spent = fill(root, count, versions)
             print(f"[nuget] fixture: {count} packages x {versions} versions in {spent:.1f} s")
-            feed = stack.enter_context(feed_process(str(root), workers=workers))
             for name, path in QUERIES.items():
                 targets[f"{name}, {count} packages"] = (feed.url + path, Figures(feed.process.pid))
         bare = stack.enter_context(bare_server(free_port(), workers))

@@ -47,7 +47,7 @@ def check_config(config: object) -> None:
 CACHE_EXTENSION = "octopack-nuget-cache"
 CACHE_ENTRIES = 256
 CACHE_MAX_BYTES = 512 * 1024
-CACHE_MAX_SECONDS = 60.0  # a safety net should a writer die between its change and the marker
+CACHE_MAX_SECONDS = 600.0  # a safety net should a writer die between its change and the marker
 
 
 class ResponseCache:

@@ -362,7 +362,7 @@ class Repository:
         """
         for _ in range(CAS_ATTEMPTS):
             try:
-                return self.storage.read_record(GENERATION_KEY)[1]
+                return self.storage.stat(GENERATION_KEY).etag  # a HEAD: cheaper than a read
             except ObjectNotFound:
                 pass
             try:

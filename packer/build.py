@@ -241,13 +241,14 @@ def _write_atomically(
         raise BadInput(f"cannot write to out folder {out_dir}: {error.strerror}") from error
     try:
         with os.fdopen(fd, "w+b") as handle:
-            _write_format(handle, fmt, entries, options.compression_level, writer_options)
+            digest = _write_format(handle, fmt, entries, options.compression_level, writer_options)
             check()
             handle.flush()
             os.fsync(handle.fileno())
-            handle.seek(0)
-            digest = hashlib.file_digest(handle, "sha256").hexdigest()  # type: ignore[arg-type]
-            size = handle.tell()
+            if digest is None:
+                handle.seek(0)
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()  # type: ignore[arg-type]
+            size = handle.seek(0, os.SEEK_END)
         os.chmod(temp, 0o666 & ~_umask())
         _publish(temp, final, overwrite)
     finally:
@@ -258,11 +259,12 @@ def _write_atomically(
 
 def _write_format(
     handle: BinaryIO, fmt: str, entries: Iterable[ZipEntry], level: str, writer_options: dict
-) -> None:
+) -> str | None:
+    """Write the archive; return its SHA-256 when the writer computed it on the way."""
     if fmt == "tar.gz":
         write_tar_gz(handle, entries, level)
-    else:
-        write_zip(handle, entries, level, **writer_options)
+        return None
+    return write_zip(handle, entries, level, digest=True, **writer_options).sha256
 
 
 def _publish(temp: str, final: str, overwrite: bool) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 import struct
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -24,6 +25,7 @@ from isal import isal_zlib
 from zlib_ng import zlib_ng
 
 from packer.errors import BadInput, OperationFailed
+from packer.writesink import WriteSink
 
 LEVELS = ("none", "fast", "optimal")
 ZIP64_LIMIT = 0xFFFFFFFF
@@ -189,10 +191,11 @@ class _Unit:
 
 @dataclass
 class ZipStats:
-    """What was written: entry count and archive size."""
+    """What was written: entry count, archive size, and its SHA-256 when asked for."""
 
     entries: int = 0
     size: int = 0
+    sha256: str | None = None
 
 
 class ZipWriter:
@@ -212,8 +215,10 @@ class ZipWriter:
         zip64_count_threshold: int = ZIP64_COUNT_LIMIT,
         optimal_whole_limit: int = 16 << 20,
         executor: Executor | None = None,
+        digest: bool = False,
     ) -> None:
         self.out = out
+        self.digest = digest
         self.codec = codec_for(level, optimal_whole_limit)
         self.workers = workers or os.cpu_count() or 1
         self.chunk_size = chunk_size
@@ -223,8 +228,11 @@ class ZipWriter:
         self.zip64 = zip64_threshold
         self.zip64_count = zip64_count_threshold
         self.stats = ZipStats()
-        self._central: list[bytes] = []  # finished central directory records, in order
+        # finished central directory records, in order, spilled to disk past a few MiB
+        self._central = tempfile.SpooledTemporaryFile(max_size=4 << 20)
+        self._count = 0
         self._offset = out.tell()
+        self._sink: WriteSink | None = None
         self._executor = executor
         self._stream: _Stream | None = None
 
@@ -269,6 +277,8 @@ class ZipWriter:
         in_flight = 0
         units = self._plan(entries)
         pool = self._executor or ThreadPoolExecutor(self.workers, thread_name_prefix="zip")
+        self._sink = WriteSink(self.out, digest=self.digest,
+                               max_pending=max(self.budget // 4, 1 << 20))  # fmt: skip
         with pool:
             try:
                 for unit in units:
@@ -284,8 +294,17 @@ class ZipWriter:
             except BaseException:
                 for _, future in pending:
                     future.cancel()
+                self._sink.abort()
+                self._central.close()
                 raise
-        self._finish()
+        try:
+            self._finish()
+        except BaseException:
+            self._sink.abort()
+            raise
+        finally:
+            self._central.close()
+        self.stats.sha256 = self._sink.close()
         return self.stats
 
     # writing ----------------------------------------------------------------------------
@@ -298,6 +317,7 @@ class ZipWriter:
             return
         pieces = iter(result)  # type: ignore[call-overload]
         parts: list[bytes] = []
+        central: list[bytes] = []
         offset = self._offset
         for entry in unit.entries:
             piece = _Piece(0, 0, b"", STORED) if entry.is_dir else next(pieces)
@@ -307,15 +327,18 @@ class ZipWriter:
                 name, flags, piece.method, dos, piece.crc, csize, piece.size, False
             )
             parts += (header, piece.payload)
-            self._central.append(
+            central.append(
                 self._central_record(name, flags, piece.method, dos, piece.crc, csize, piece.size,
                                      attr, offset)
             )  # fmt: skip
             offset += len(header) + csize
         self._write(b"".join(parts))
+        self._central.write(b"".join(central))
+        self._count += len(central)
 
     def _write(self, data: bytes) -> None:
-        self.out.write(data)
+        assert self._sink is not None
+        self._sink.write(data)
         self._offset += len(data)
 
     def _local_header(
@@ -357,6 +380,8 @@ class ZipWriter:
             force64 = entry.size >= self.zip64 - (self.zip64 >> 6)
             method = STORED if raw else DEFLATED
             header_at = self._offset
+            assert self._sink is not None
+            self._sink.hold()  # the header is patched once the entry is complete
             self._write(self._local_header(name, flags, method, dos, 0, 0, 0, force64))
             self._stream = _Stream(entry, header_at, self._offset, method, force64, name, flags,
                                    dos, attr)  # fmt: skip
@@ -373,10 +398,11 @@ class ZipWriter:
     def _close_stream(self, stream: _Stream) -> None:
         """Patch the local header of a streamed entry; store it if deflate did not shrink it."""
         entry = stream.entry
+        sink = self._sink
+        assert sink is not None
         csize = self._offset - stream.data_at
         if stream.method == DEFLATED and csize >= entry.size:
-            self.out.seek(stream.data_at)
-            self.out.truncate()
+            sink.truncate(stream.data_at)
             self._offset = stream.data_at
             for offset in range(0, entry.size, self.chunk_size):
                 length = min(self.chunk_size, entry.size - offset)
@@ -389,13 +415,13 @@ class ZipWriter:
         )  # fmt: skip
         if len(header) != stream.data_at - stream.header_at:
             raise OperationFailed(f"{entry.name}: compressed size crossed the zip64 limit")
-        self.out.seek(stream.header_at)
-        self.out.write(header)
-        self.out.seek(self._offset)
-        self._central.append(
+        sink.patch(stream.header_at, header)
+        sink.release()
+        self._central.write(
             self._central_record(stream.name, stream.flags, stream.method, stream.dos, stream.crc,
                                  csize, entry.size, stream.attr, stream.header_at)
         )  # fmt: skip
+        self._count += 1
 
     def _central_record(
         self,
@@ -434,11 +460,11 @@ class ZipWriter:
     def _finish(self) -> None:
         """Write the central directory and the end records (zip64 ones when needed)."""
         central_at = self._offset
-        for start in range(0, len(self._central), 4096):
-            self._write(b"".join(self._central[start : start + 4096]))
+        self._central.seek(0)
+        while block := self._central.read(1 << 20):
+            self._write(block)
         central_size = self._offset - central_at
-        count = len(self._central)
-        self._central = []
+        count = self._count
         if count >= self.zip64_count or central_at >= self.zip64 or central_size >= self.zip64:
             eocd64_at = self._offset
             self._write(_EOCD64.pack(0x06064B50, 44, _MADE_BY_UNIX | 45, 45, 0, 0, count, count,

@@ -218,3 +218,22 @@ def test_many_small_files_round_trip_through_unzip(tmp_path: Path) -> None:
     subprocess.run([unzip, "-tq", str(target)], check=True, capture_output=True)
     with zipfile.ZipFile(target) as archive:
         assert [archive.read(e.name) for e in entries] == [e.data for e in entries]
+
+
+def test_digest_computed_while_writing_matches_the_file(tmp_path: Path) -> None:
+    rng = random.Random(6)
+    small = write(tmp_path / "small.txt", "small " * 500)
+    deflated = tmp_path / "deflated.bin"
+    deflated.write_bytes(mixed_data(5 << 20, seed=7))
+    stored = tmp_path / "stored.bin"  # deflate grows it: truncated and rewritten as stored
+    stored.write_bytes(rng.randbytes(3 << 20))
+    entries = [file_entry(small), file_entry(deflated), file_entry(stored), ZipEntry("z/")]
+    target = tmp_path / "out.zip"
+    with open(target, "w+b") as handle:
+        handle.write(b"prefix")  # content before the archive is part of the file's digest
+        stats = write_zip(handle, entries, chunk_size=1 << 20, digest=True)
+    assert stats.sha256 == hashlib.sha256(target.read_bytes()).hexdigest()
+    assert stats.size == target.stat().st_size
+    with zipfile.ZipFile(target) as archive:
+        assert archive.getinfo("stored.bin").compress_type == zipfile.ZIP_STORED
+        assert archive.read("deflated.bin") == deflated.read_bytes()

@@ -143,7 +143,7 @@ def iter_files(
         raise BadInput(f"base path {base} does not exist or is not a directory")
     real = os.path.realpath(base)
     walk = _Walk(real, _Matcher(includes, excludes, _load_ignore(real)), skip or set(), mtime)
-    return _checked(walk, _walk_dir(walk, real, covered=not includes))
+    return _walk_dir(walk, real, covered=not includes)
 
 
 def collect_files(base: str, *args, **kwargs) -> list[SourceFile]:
@@ -151,88 +151,148 @@ def collect_files(base: str, *args, **kwargs) -> list[SourceFile]:
     return list(iter_files(base, *args, **kwargs))
 
 
-def _checked(walk: _Walk, files: Iterator[SourceFile]) -> Iterator[SourceFile]:
-    """Refuse names that differ only in case: feeds and Windows targets cannot hold both."""
-    for item in files:
-        key = item.name.rstrip("/").lower()
-        if key in walk.seen:
-            raise BadInput(f"{walk.seen[key]!r} and {item.name!r} differ only in case; exclude one")
-        walk.seen[key] = item.name
-        yield item
-
-
 def _sort_key(child: os.DirEntry) -> str:
     """Sorting folders as 'name/' makes a depth-first walk come out in full-path order."""
     return child.name + "/" if child.is_dir() else child.name
 
 
-@dataclass
+@dataclass(slots=True)
 class _Frame:
-    """One directory on the walk's stack."""
+    """One directory on the walk's stack.
+
+    `watched`: this folder's path collides case-insensitively with a sibling's (or is below
+    one that does); only names below such folders can differ from another only in case.
+    `colliding`: the children whose names equal a sibling's but for case.
+    """
 
     children: Iterator[os.DirEntry]
     prefix: str
     ancestors: frozenset
     covered: bool
-    st: os.stat_result | None = None
+    path: str
+    watched: bool
+    colliding: frozenset
     contributed: bool = False
 
 
-def _scan(directory: str, prefix: str) -> Iterator[os.DirEntry]:
-    """A directory's entries in walk order."""
+def _scan(directory: str, prefix: str) -> tuple[Iterator[os.DirEntry], frozenset]:
+    """A directory's entries in walk order, and the names equal to a sibling's but for case."""
     try:
         with os.scandir(directory) as scan:
-            return iter(sorted(scan, key=_sort_key))
+            children = sorted(scan, key=_sort_key)
     except OSError as error:
         raise BadInput(f"cannot read directory {prefix or '.'}: {error.strerror}") from error
+    colliding: frozenset = frozenset()
+    lowered = [child.name.lower() for child in children]
+    if len(set(lowered)) < len(lowered):
+        counts: dict[str, int] = {}
+        for key in lowered:
+            counts[key] = counts.get(key, 0) + 1
+        colliding = frozenset(
+            c.name for c, k in zip(children, lowered, strict=True) if counts[k] > 1
+        )
+    return iter(children), colliding
+
+
+def _check_case(walk: _Walk, name: str) -> None:
+    """Refuse names that differ only in case: feeds and Windows targets cannot hold both."""
+    key = name.rstrip("/").lower()
+    if key in walk.seen:
+        raise BadInput(f"{walk.seen[key]!r} and {name!r} differ only in case; exclude one")
+    walk.seen[key] = name
 
 
 def _walk_dir(walk: _Walk, root: str, covered: bool) -> Iterator[SourceFile]:
     """Yield the tree's entries depth first (an explicit stack: deep trees cost no recursion).
 
     A folder that ends up contributing nothing but is itself included is yielded as an empty
-    directory entry after its (excluded) contents.
+    directory entry after its (excluded) contents. Only names below folders whose names
+    collide with a sibling's but for case are remembered, so memory does not grow per file.
     """
-    stack = [_Frame(_scan(root, ""), "", frozenset({root}), covered)]
+    children, colliding = _scan(root, "")
+    stack = [_Frame(children, "", frozenset({root}), covered, root, False, colliding)]
+    matcher, skip, fixed_mtime = walk.matcher, walk.skip, walk.mtime
+    filtered = bool(matcher.excludes) or matcher.ignore is not None
     while stack:
         frame = stack[-1]
         child = next(frame.children, None)
         if child is None:
             stack.pop()
-            if stack and not frame.contributed and frame.covered and frame.st is not None:
-                yield SourceFile(frame.prefix, None, 0o755, _mtime(walk, frame.st))
+            if stack and not frame.contributed and frame.covered:
+                if frame.watched:
+                    _check_case(walk, frame.prefix)
+                yield SourceFile(frame.prefix, None, 0o755, _dir_mtime(walk, frame))
                 frame.contributed = True
             if stack and frame.contributed:
                 stack[-1].contributed = True
             continue
-        rel = frame.prefix + child.name
-        if child.name == ".git" or child.path in walk.skip:
+        name = child.name
+        path = child.path
+        if name == ".git" or path in skip:
             continue
-        if child.name.startswith(TEMP_PREFIX) and stack[-1] is stack[0] and root in walk.skip:
+        if name.startswith(TEMP_PREFIX) and len(stack) == 1 and root in skip:
             continue  # a package being written into this folder, by us or a parallel run
-        if _CONTROL.search(child.name):
-            raise BadInput(f"cannot pack {rel!r}: control characters or '\\' in a file name")
-        if not _is_utf8(child.name):
-            raise BadInput(f"cannot pack {rel!r}: the file name is not valid UTF-8")
-        if walk.matcher.excluded(rel, child.is_dir()):
+        rel = frame.prefix + name
+        if not (name.isascii() and name.isprintable()) or "\\" in name:
+            _check_name(name, rel)
+        is_dir = child.is_dir()
+        if filtered and matcher.excluded(rel, is_dir):
             continue
-        target = _resolve(walk, child, rel)
-        try:
-            st = os.stat(target)
-        except OSError as error:
-            raise BadInput(f"cannot read {rel}: {error.strerror}") from error
-        inside = frame.covered or walk.matcher.included(rel)
-        if stat.S_ISDIR(st.st_mode):
+        inside = frame.covered or matcher.included(rel)
+        watched = frame.watched or name in frame.colliding
+        if child.is_symlink():
+            target = _resolve(walk, child, rel)
+            st = _stat(target, rel)
+            is_dir = stat.S_ISDIR(st.st_mode)
+        elif is_dir:
+            target, st = path, None
+        elif child.is_file():
+            target, st = path, _stat(path, rel)
+        else:
+            target, st = path, _stat(path, rel)
+            is_dir = stat.S_ISDIR(st.st_mode)  # a race: it became a folder
+        if is_dir:
             if target in frame.ancestors:
                 raise BadInput(f"symlink loop at {rel}: it points to {target}")
-            children = _scan(target, rel + "/")
-            stack.append(_Frame(children, rel + "/", frame.ancestors | {target}, inside, st))
-        elif not stat.S_ISREG(st.st_mode):
+            children, colliding = _scan(target, rel + "/")
+            stack.append(_Frame(children, rel + "/", frame.ancestors | {target}, inside,
+                                target, watched, colliding))  # fmt: skip
+            continue
+        assert st is not None
+        if not stat.S_ISREG(st.st_mode):
             raise BadInput(f"cannot pack {rel}: not a regular file (device, FIFO or socket)")
-        elif inside:
+        if inside:
+            if watched:
+                _check_case(walk, rel)
             mode = 0o755 if st.st_mode & 0o111 else 0o644
-            yield SourceFile(rel, target, mode, _mtime(walk, st), st.st_size)
+            when = fixed_mtime if fixed_mtime is not None else max(int(st.st_mtime), EPOCH_1980)
+            yield SourceFile(rel, target, mode, when, st.st_size)
             frame.contributed = True
+
+
+def _check_name(name: str, rel: str) -> None:
+    """Refuse control characters, backslashes and names that are not UTF-8."""
+    if _CONTROL.search(name):
+        raise BadInput(f"cannot pack {rel!r}: control characters or '\\' in a file name")
+    if not _is_utf8(name):
+        raise BadInput(f"cannot pack {rel!r}: the file name is not valid UTF-8")
+
+
+def _stat(path: str, rel: str) -> os.stat_result:
+    try:
+        return os.stat(path)
+    except OSError as error:
+        raise BadInput(f"cannot read {rel}: {error.strerror}") from error
+
+
+def _dir_mtime(walk: _Walk, frame: _Frame) -> float:
+    """An empty folder's time: the fixed one, or (--keep-timestamps) its own."""
+    if walk.mtime is not None:
+        return walk.mtime
+    try:
+        return _mtime(walk, os.stat(frame.path))
+    except OSError as error:
+        raise BadInput(f"cannot read {frame.prefix}: {error.strerror}") from error
 
 
 def _is_utf8(name: str) -> bool:

@@ -144,10 +144,13 @@ def measure(
                 targets[f"{name}, {count} packages"] = (feed.url + path, Figures(feed.process.pid))
         bare = stack.enter_context(bare_server(free_port(), workers))
         targets["bare Flask (constant JSON)"] = (bare.url + "/v3/search", Figures(bare.pid))
-        for url, _ in targets.values():  # check answers, warm every worker and cache
-            response = requests.get(url, timeout=120)
+        for name, (url, _) in targets.items():  # check answers, warm every worker and cache
+            began = time.perf_counter()
+            response = requests.get(url, timeout=300)
             if response.status_code != 200:
                 raise RuntimeError(f"{url} answered {response.status_code}: {response.text[:300]}")
+            cold = time.perf_counter() - began
+            print(f"[nuget] {name}: first (uncached) answer in {cold * 1000:,.1f} ms")
             run_python_load(url, 8 * workers, 4)
         for _ in range(rounds):
             for url, figures in targets.values():

@@ -87,11 +87,14 @@ def extract_archive(
     info = reader.inspect()
     try:
         writer = SafeWriter(prepare_destination(Path(destination)))
-        if isinstance(reader, ZipReader):
-            reader.extract(writer, skip_opc)
-        else:
-            reader.extract(info, writer)
-        writer.finish()
+        try:
+            if isinstance(reader, ZipReader):
+                reader.extract(writer, skip_opc)
+            else:
+                reader.extract(info, writer)
+            writer.finish()
+        finally:
+            writer.close()
     except OSError as error:
         raise OperationFailed(
             f"extracting {source.name} into {os.fspath(destination)} failed: {error}"

@@ -19,6 +19,11 @@ MAX_LINK_HOPS = 40
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile("[\x01-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile("[\udc80-\udcff]")
+# Anything the full check below must look at; a name without any of it is already clean.
+_SUSPECT = re.compile(
+    "[\x00-\x1f\x7f-\x9f\\\\\udc80-\udcff]|//|^/|^[A-Za-z]:|(?:^|/)\\.\\.?(?:/|$)"
+)
+_SHORT_SEGMENT = MAX_SEGMENT_BYTES // 4  # at most 4 UTF-8 bytes per character
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,7 @@ class Limits:
     max_nuspec_bytes: int = 1 << 20
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ArchiveEntry:
     """One validated member: `name` is the relative POSIX path it extracts to."""
 
@@ -65,6 +70,18 @@ def normalize_name(raw: str) -> str | None:
 
     Leading `./` segments (as `tar -C dir .` writes) and a trailing `/` are dropped.
     """
+    name = raw.rstrip("/") if raw.endswith("/") else raw
+    if name and _SUSPECT.search(name) is None:
+        if len(name) <= _SHORT_SEGMENT or all(
+            len(s) <= _SHORT_SEGMENT or len(s.encode("utf-8")) <= MAX_SEGMENT_BYTES
+            for s in name.split("/")
+        ):
+            return name  # the common case: nothing to refuse, nothing to drop
+    return _normalize_slowly(raw)
+
+
+def _normalize_slowly(raw: str) -> str | None:
+    """Apply every name rule in turn, so the refusal names the first one broken."""
     if raw == "":
         raise refuse(raw, "empty name")
     if "\x00" in raw:
@@ -97,7 +114,11 @@ def normalize_name(raw: str) -> str | None:
 
 
 class EntryChecker:
-    """Accumulate entries in archive order, refusing each rule as soon as it is broken."""
+    """Accumulate entries in archive order, refusing each rule as soon as it is broken.
+
+    One dict (casefolded name -> position in `entries`) is all the state per entry, so a
+    package of 100k entries costs a few MiB, not a few hundred.
+    """
 
     def __init__(self, limits: Limits, package_size: int) -> None:
         """Start an empty check of a package of `package_size` bytes."""
@@ -105,9 +126,8 @@ class EntryChecker:
         self.package_size = max(package_size, 1)
         self.entries: list[ArchiveEntry] = []
         self.total = 0
-        self._kinds: dict[str, str] = {}  # casefolded name -> kind
-        self._names: dict[str, str] = {}  # casefolded name -> name as written
-        self._sizes: dict[str, int] = {}  # casefolded name -> size of a regular file
+        self._index: dict[str, int] = {}  # casefolded name -> position in entries
+        self._spellings: dict[str, str] = {}  # casefolded implicit folder -> first spelling
 
     def check_count(self, count: int) -> None:
         """Refuse a declared or running entry count over the limit."""
@@ -120,21 +140,20 @@ class EntryChecker:
         """Check one entry (name already normalised) against the rules seen so far."""
         self.check_count(len(self.entries) + 1)
         key = entry.name.casefold()
-        if key in self._kinds:
+        found = self._index.get(key)
+        if found is not None:
+            other = self.entries[found]
             raise refuse(
                 entry.name,
-                f"duplicate name (case-insensitive) of {self._names[key]!r} "
-                f"(a {entry.kind} and a {self._kinds[key]})",
+                f"duplicate name (case-insensitive) of {other.name!r} "
+                f"(a {entry.kind} and a {other.kind})",
             )
         if entry.kind == "hardlink":
             # A hard link is written as a copy: it costs its target's size.
             entry = replace(entry, size=self._check_hardlink(entry))
-        elif entry.kind != "file":
+        elif entry.kind != "file" and entry.size:
             entry = replace(entry, size=0)
-        self._kinds[key] = entry.kind
-        self._names[key] = entry.name
-        if entry.kind == "file":
-            self._sizes[key] = entry.size
+        self._index[key] = len(self.entries)
         self.entries.append(entry)
         self.add_bytes(entry.size, entry.name)
 
@@ -158,31 +177,42 @@ class EntryChecker:
 
     def finish(self) -> None:
         """Check the rules that need every entry: parents that are not dirs, symlink targets."""
-        spellings = dict(self._names)  # casefolded folder -> first spelling seen
+        verified: set[str] = set()  # folders as written whose every ancestor passed
         for entry in self.entries:
-            parts = entry.name.split("/")
-            for depth in range(1, len(parts)):
-                written = "/".join(parts[:depth])
-                parent = written.casefold()
-                kind = self._kinds.get(parent)
-                if kind is not None and kind != "dir":
-                    raise refuse(
-                        entry.name,
-                        f"lies below {self._names[parent]!r}, which is a {kind}, not a directory",
-                    )
-                first = spellings.setdefault(parent, written)
-                if first != written:
-                    raise refuse(
-                        entry.name,
-                        f"duplicate name (case-insensitive): folder {written!r} is also "
-                        f"spelled {first!r}",
-                    )
+            name = entry.name
+            cut = name.rfind("/")
+            pending = []
+            while cut > 0 and name[:cut] not in verified:
+                pending.append(name[:cut])
+                cut = name.rfind("/", 0, cut)
+            for written in reversed(pending):  # shallowest first, as the message expects
+                self._check_folder(name, written)
+                verified.add(written)
         links = {
             e.name.casefold(): e.link_target or "" for e in self.entries if e.kind == "symlink"
         }
         for entry in self.entries:
             if entry.kind == "symlink":
                 self._check_symlink(entry, links)
+
+    def _check_folder(self, name: str, written: str) -> None:
+        """Refuse `name` when its folder `written` is not a dir or is spelled two ways."""
+        parent = written.casefold()
+        found = self._index.get(parent)
+        if found is None:
+            first = self._spellings.setdefault(parent, written)
+        else:
+            other = self.entries[found]
+            if other.kind != "dir":
+                raise refuse(
+                    name, f"lies below {other.name!r}, which is a {other.kind}, not a directory"
+                )
+            first = other.name
+        if first != written:
+            raise refuse(
+                name,
+                f"duplicate name (case-insensitive): folder {written!r} is also spelled {first!r}",
+            )
 
     def _check_hardlink(self, entry: ArchiveEntry) -> int:
         """Allow a hard link only to an earlier regular file of this archive; return its size."""
@@ -192,13 +222,13 @@ class EntryChecker:
         except UnsafeArchive as error:
             rule = str(error).split(": ", 1)[-1]
             raise refuse(entry.name, f"hard link target {target!r} is unsafe: {rule}") from None
-        key = (clean or "").casefold()
-        if self._kinds.get(key) != "file":
+        found = self._index.get((clean or "").casefold())
+        if found is None or self.entries[found].kind != "file":
             raise refuse(
                 entry.name,
                 f"hard link to {target!r}, which is not an earlier regular file of the archive",
             )
-        return self._sizes[key]
+        return self.entries[found].size
 
     def _check_symlink(self, entry: ArchiveEntry, links: dict[str, str]) -> None:
         """Allow a symlink only when it resolves (through other links) inside the destination."""

@@ -2,221 +2,341 @@
 
 The central directory is the truth for names and sizes; every local header must agree
 with it and no two entries' bytes may overlap (the overlapping-entries zip bomb).
+Extraction writes directories first, then files from a few threads, then links.
 """
 
 from __future__ import annotations
 
+import os
 import stat
-import struct
-import time
 import zipfile
 import zlib
+from array import array
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 from urllib.parse import unquote
 
 import zipfile_deflate64  # noqa: F401  (teaches zipfile to read Deflate64, method 9)
 
+from packer.archive_pool import OrderedPool, default_workers
 from packer.archive_rules import ArchiveEntry, ArchiveInfo, EntryChecker, Limits, normalize_name
 from packer.archive_rules import refuse as refuse_entry
-from packer.archive_write import SafeWriter
+from packer.archive_write import SafeWriter, write_new_file
+from packer.archive_zipdir import (
+    MAX_CENTRAL_DIRECTORY,
+    CentralDirectory,
+    check_spans,
+    read_central_directory,
+    read_local_headers,
+)
 from packer.errors import UnsafeArchive
 from packer.nuspec import parse_nuspec
 
+try:  # ISA-L inflates two to three times faster than zlib, and releases the GIL too
+    from isal import isal_zlib as _inflater
+    from isal.igzip_lib import IsalError
+except ImportError:  # pragma: no cover - isal is a declared dependency
+    _inflater = zlib  # type: ignore[no-redef]
+    IsalError = zlib.error  # type: ignore[misc,assignment]
+
+__all__ = ["MAX_CENTRAL_DIRECTORY", "ZipReader", "is_opc_part"]
+
 CHUNK = 1 << 20
 MAX_SYMLINK_TARGET = 4096
-MAX_CENTRAL_DIRECTORY = 256 << 20  # zipfile reads it whole into memory
-_LOCAL = struct.Struct("<4sHHHHHIIIHH")
-_LOCAL_MAGIC = b"PK\x03\x04"
+BACKLOG_PER_WORKER = 16
 _METHODS = {0: "stored", 8: "deflate", 9: "deflate64", 12: "bzip2", 14: "lzma"}
-_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    IsalError,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+)
 _OPC_PREFIXES = ("_rels/", "package/")
 
 
 class ZipReader:
-    """Validate a zip (or nupkg) and, once valid, stream its entries into a SafeWriter."""
+    """Validate a zip (or nupkg) and, once valid, write its entries through a SafeWriter."""
 
     def __init__(self, path: Path, fmt: str, limits: Limits) -> None:
         """Prepare to read `path` as `fmt` ("zip" or "nupkg")."""
         self.path = path
         self.fmt = fmt
         self.limits = limits
-        self._members: list[tuple[ArchiveEntry, zipfile.ZipInfo]] = []
-        self._data_start: dict[int, int] = {}  # header offset -> first byte of the data
+        self.workers = default_workers()
+        self._entries: list[ArchiveEntry] = []
+        # Where each validated entry's data is, aligned with `_entries`.
+        self._starts = array("Q")
+        self._csizes = array("Q")
+        self._crcs = array("L")
+        self._methods = array("H")
 
     def inspect(self) -> ArchiveInfo:
         """Check the structure and every entry without writing anything."""
         checker = EntryChecker(self.limits, self.path.stat().st_size)
-        with self._open(checker) as archive:
-            infos = archive.infolist()
-            with open(self.path, "rb") as raw:
-                headers = [_read_local_header(raw, info) for info in infos]
-            _check_spans(infos, headers, archive.start_dir)
-            for info, (fields, _, _) in zip(infos, headers, strict=True):
-                start = info.header_offset + _LOCAL.size + fields[9] + fields[10]
-                self._data_start[info.header_offset] = start
-            for info, header in zip(infos, headers, strict=True):
-                _check_local_header(info, header)
-                entry = self._entry(archive, info)
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            directory = self._directory(fd, checker)
+            disagreement = read_local_headers(fd, directory)
+            check_spans(directory)
+            for index in range(len(directory)):
+                if disagreement is not None and disagreement[0] == index:
+                    raise disagreement[1]
+                entry = self._entry(fd, directory, index)
                 if entry is not None:
                     checker.add(entry)
-                    self._members.append((entry, info))
+                    self._starts.append(directory.starts[index])
+                    self._csizes.append(directory.csizes[index])
+                    self._crcs.append(directory.crcs[index])
+                    self._methods.append(directory.methods[index])
+            del directory
             checker.finish()
             result = ArchiveInfo(self.fmt, checker.entries, checker.total)
             if self.fmt == "nupkg":
-                self._read_nuspec(archive, result)
+                self._read_nuspec(fd, result)
+        finally:
+            os.close(fd)
+        self._entries = checker.entries
         return result
 
     def extract(self, writer: SafeWriter, skip_opc: bool) -> None:
-        """Stream every validated entry into the writer, trusting no declared size."""
-        total = 0
-        with self._open(None) as archive, open(self.path, "rb") as raw:
-            for entry, info in self._members:
-                if skip_opc and self.fmt == "nupkg" and is_opc_part(entry.name):
-                    continue
+        """Write every validated entry: folders first, files in parallel, links last.
+
+        A folder that cannot be made fails the extraction only after the files before it
+        in the archive are written, exactly as a serial extraction would.
+        """
+        skip = skip_opc and self.fmt == "nupkg"
+        chosen = [
+            index
+            for index, entry in enumerate(self._entries)
+            if not (skip and is_opc_part(entry.name))
+        ]
+        failure: Exception | None = None
+        for position, index in enumerate(chosen):
+            entry = self._entries[index]
+            try:
                 if entry.kind == "dir":
                     writer.make_dir(entry)
-                elif entry.kind == "symlink":
-                    writer.add_symlink(entry)
                 else:
-                    chunks = self._checked(self._decoded(archive, raw, info), info, entry, total)
-                    total += writer.write_file(entry, chunks)
+                    writer.ensure_parent(entry.name)
+            except (OSError, UnsafeArchive) as error:
+                failure = error
+                del chosen[position:]
+                break
+            if entry.kind == "symlink":
+                writer.add_symlink(entry)
+        self._write_files(writer.root_fd, chosen)
+        if failure is not None:
+            raise failure
 
-    def _checked(
-        self, chunks: Iterator[bytes], info: zipfile.ZipInfo, entry: ArchiveEntry, before: int
-    ) -> Iterator[bytes]:
-        """Pass chunks on, stopping as soon as they exceed the declared size or the limit."""
+    def _write_files(self, root_fd: int, chosen: list[int]) -> None:
+        """Write the chosen file entries from a few threads; raise the first failure."""
+        fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            with OrderedPool(self.workers, self.workers * BACKLOG_PER_WORKER) as pool:
+                for index in chosen:
+                    if self._entries[index].kind == "file":
+                        pool.submit(self._write_member, root_fd, fd, index)
+                pool.wait()
+        finally:
+            os.close(fd)
+
+    def _write_member(self, root_fd: int, fd: int, index: int) -> None:
+        """Write one file entry (runs on a pool thread), trusting no declared size."""
+        entry = self._entries[index]
+        if self._csizes[index] <= CHUNK and entry.size <= CHUNK and self._methods[index] < 9:
+            data = self._small_member(fd, index, entry)
+            write_new_file(root_fd, entry, (data,) if data else ())
+        else:
+            write_new_file(root_fd, entry, self._checked(self._decoded(fd, index), entry, index))
+
+    def _small_member(self, fd: int, index: int, entry: ArchiveEntry) -> bytes:
+        """Read and check a stored or deflated entry of at most CHUNK bytes in one go."""
+        declared = entry.size
+        try:
+            data = _read_exact(fd, self._starts[index], self._csizes[index])
+            if self._methods[index] == zipfile.ZIP_DEFLATED:
+                inflater = _inflater.decompressobj(-zlib.MAX_WBITS)
+                data = inflater.decompress(data, declared + 1)
+                if len(data) <= declared and not inflater.eof:
+                    raise zlib.error("the deflate stream ends early (truncated or corrupt)")
+            crc = _inflater.crc32(data) if len(data) <= declared else 0
+        except _ZIP_ERRORS as error:
+            raise self._corrupt(entry, error) from None
+        self._check_data(entry, len(data), crc, index)
+        return data
+
+    def _check_data(self, entry: ArchiveEntry, seen: int, crc: int, index: int) -> None:
+        """Refuse an entry whose data is longer or shorter than declared, or fails its CRC."""
+        if seen > entry.size:
+            raise refuse_entry(
+                entry.name, f"holds more data than its declared size of {entry.size} bytes"
+            )
+        if seen != entry.size:
+            raise refuse_entry(entry.name, f"holds {seen} bytes, not {entry.size} as declared")
+        if crc != self._crcs[index]:
+            raise UnsafeArchive(f"entry {entry.name!r} of {self.path.name} is corrupt: Bad CRC-32")
+
+    def _checked(self, chunks: Iterator[bytes], entry: ArchiveEntry, index: int) -> Iterator[bytes]:
+        """Pass chunks on, stopping as soon as they exceed the declared size.
+
+        The declared sizes were checked against the limits, so staying within each one
+        keeps the total within the limit too.
+        """
         seen = 0
         crc = 0
         try:
             for chunk in chunks:
                 seen += len(chunk)
-                if seen > info.file_size:
-                    raise refuse_entry(
-                        entry.name,
-                        f"holds more data than its declared size of {info.file_size} bytes",
-                    )
-                if before + seen > self.limits.max_uncompressed_bytes:
-                    raise refuse_entry(entry.name, "uncompressed data exceeds the limit")
-                crc = zlib.crc32(chunk, crc)
+                if seen > entry.size:
+                    break
+                crc = _inflater.crc32(chunk, crc)
                 yield chunk
         except _ZIP_ERRORS as error:
-            raise UnsafeArchive(
-                f"entry {entry.name!r} of {self.path.name} is corrupt: {error}"
-            ) from None
-        if seen != info.file_size:
-            raise refuse_entry(entry.name, f"holds {seen} bytes, not {info.file_size} as declared")
-        if crc != info.CRC:
-            raise UnsafeArchive(f"entry {entry.name!r} of {self.path.name} is corrupt: Bad CRC-32")
+            raise self._corrupt(entry, error) from None
+        self._check_data(entry, seen, crc, index)
 
-    def _decoded(
-        self, archive: zipfile.ZipFile, raw: BinaryIO, info: zipfile.ZipInfo
-    ) -> Iterator[bytes]:
+    def _decoded(self, fd: int, index: int) -> Iterator[bytes]:
         """Yield an entry's uncompressed bytes; stored and deflate are decoded here, so data
         beyond the declared size is seen (zipfile silently cuts it off)."""
-        start = self._data_start[info.header_offset]
-        if info.compress_type == zipfile.ZIP_STORED:
-            yield from _span(raw, start, info.compress_size)
-        elif info.compress_type == zipfile.ZIP_DEFLATED:
-            yield from _inflate(_span(raw, start, info.compress_size), info.file_size)
+        start, length, method = self._starts[index], self._csizes[index], self._methods[index]
+        if method == zipfile.ZIP_STORED:
+            yield from _span(fd, start, length)
+        elif method == zipfile.ZIP_DEFLATED:
+            yield from _inflate(_span(fd, start, length), self._entries[index].size)
         else:
-            with archive.open(info) as member:
+            with open(self.path, "rb") as raw, self._open_member(raw, index) as member:
                 yield from iter(lambda: member.read(CHUNK), b"")
 
-    def _open(self, checker: EntryChecker | None) -> zipfile.ZipFile:
-        """Open the zip, refusing a declared entry count over the limit before parsing it."""
+    def _open_member(self, raw, index: int) -> zipfile.ZipExtFile:  # type: ignore[no-untyped-def]
+        """Open a validated entry through zipfile's decoders (Deflate64, bzip2, LZMA)."""
+        entry = self._entries[index]
+        info = zipfile.ZipInfo(entry.name)
+        info.compress_type = self._methods[index]
+        info.compress_size = self._csizes[index]
+        info.file_size = entry.size
+        info.CRC = self._crcs[index]
+        raw.seek(self._starts[index])
+        return zipfile.ZipExtFile(raw, "r", info)
+
+    def _corrupt(self, entry: ArchiveEntry, error: BaseException) -> UnsafeArchive:
+        """Describe an entry whose data cannot be decoded."""
+        return UnsafeArchive(f"entry {entry.name!r} of {self.path.name} is corrupt: {error}")
+
+    def _directory(self, fd: int, checker: EntryChecker) -> CentralDirectory:
+        """Read the central directory, refusing a declared entry count over the limit first."""
         try:
-            with open(self.path, "rb") as raw:
+            with open(fd, "rb", closefd=False) as raw:
                 end = zipfile._EndRecData(raw)  # type: ignore[attr-defined]
             if end is None:
                 raise zipfile.BadZipFile("no end of central directory record")
-            if checker is not None:
-                checker.check_count(end[zipfile._ECD_ENTRIES_TOTAL])  # type: ignore[attr-defined]
+            checker.check_count(end[zipfile._ECD_ENTRIES_TOTAL])  # type: ignore[attr-defined]
             directory_size = end[zipfile._ECD_SIZE]  # type: ignore[attr-defined]
             if directory_size > MAX_CENTRAL_DIRECTORY:
                 raise UnsafeArchive(
                     f"{self.path.name}: central directory of {directory_size} bytes is over "
                     f"the limit of {MAX_CENTRAL_DIRECTORY} bytes"
                 )
-            return zipfile.ZipFile(self.path)
+            return read_central_directory(fd, end)
         except _ZIP_ERRORS as error:
             raise UnsafeArchive(
                 f"{self.path.name} is not a valid zip archive (truncated or corrupt): {error}"
             ) from None
 
-    def _entry(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> ArchiveEntry | None:
+    def _entry(self, fd: int, directory: CentralDirectory, index: int) -> ArchiveEntry | None:
         """Turn a central directory record into an entry, refusing what cannot be extracted."""
-        raw = info.orig_filename
+        raw = directory.names[index]
         name = normalize_name(raw)
         if self.fmt == "nupkg" and name is not None and "%" in name:
             name = normalize_name(unquote(name))
         if name is None:
             return None
-        if info.flag_bits & 0x1:
+        if directory.flags[index] & 0x1:
             raise refuse_entry(raw, "encrypted entries are not supported")
-        if info.compress_type not in _METHODS:
-            raise refuse_entry(raw, f"unsupported compression method {info.compress_type}")
-        unix = info.external_attr >> 16 if info.create_system == 3 else 0
+        method = directory.methods[index]
+        if method not in _METHODS:
+            raise refuse_entry(raw, f"unsupported compression method {method}")
+        unix = directory.modes[index]
         kind = _kind(raw, unix)
         mode = unix & 0o7777 or (0o755 if kind == "dir" else 0o644)
-        size = info.file_size if kind == "file" else 0
-        target = self._symlink_target(archive, info, raw) if kind == "symlink" else None
-        return ArchiveEntry(name, kind, size, mode, _mtime(info), target)
+        size = directory.usizes[index] if kind == "file" else 0
+        target = self._symlink_target(fd, directory, index) if kind == "symlink" else None
+        return ArchiveEntry(name, kind, size, mode, directory.mtimes[index], target)
 
-    def _symlink_target(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, raw: str) -> str:
+    def _symlink_target(self, fd: int, directory: CentralDirectory, index: int) -> str:
         """Read a unix symlink's target (its data), bounded in size."""
-        if info.file_size > MAX_SYMLINK_TARGET:
+        raw = directory.names[index]
+        if directory.usizes[index] > MAX_SYMLINK_TARGET:
             raise refuse_entry(raw, f"symlink target longer than {MAX_SYMLINK_TARGET} bytes")
+        info = zipfile.ZipInfo(raw)
+        info.compress_type = directory.methods[index]
+        info.compress_size = directory.csizes[index]
+        info.file_size = directory.usizes[index]
+        info.CRC = directory.crcs[index]
         try:
-            with archive.open(info) as member:
-                data = member.read(MAX_SYMLINK_TARGET + 1)
+            with open(fd, "rb", closefd=False) as stream:
+                stream.seek(directory.starts[index])
+                with zipfile.ZipExtFile(stream, "r", info) as member:
+                    data = member.read(MAX_SYMLINK_TARGET + 1)
         except _ZIP_ERRORS as error:
             raise UnsafeArchive(
                 f"symlink {raw!r} of {self.path.name} is corrupt: {error}"
             ) from None
         return data.decode("utf-8", "surrogateescape")
 
-    def _read_nuspec(self, archive: zipfile.ZipFile, result: ArchiveInfo) -> None:
+    def _read_nuspec(self, fd: int, result: ArchiveInfo) -> None:
         """Find the one root .nuspec of a nupkg and parse it with the size cap."""
         found = [
-            (entry, info)
-            for entry, info in self._members
+            index
+            for index, entry in enumerate(result.entries)
             if entry.kind == "file" and "/" not in entry.name and _is_nuspec(entry.name)
         ]
         if not found:
             raise UnsafeArchive(f"{self.path.name} has no .nuspec at its root (a nupkg needs one)")
         if len(found) > 1:
-            names = ", ".join(repr(entry.name) for entry, _ in found)
+            names = ", ".join(repr(result.entries[index].name) for index in found)
             raise UnsafeArchive(f"{self.path.name} has more than one .nuspec at its root: {names}")
-        entry, info = found[0]
+        index = found[0]
+        entry = result.entries[index]
         cap = self.limits.max_nuspec_bytes
-        if info.file_size > cap:
-            raise UnsafeArchive(f"nuspec {entry.name!r} is {info.file_size} bytes, over {cap}")
+        if entry.size > cap:
+            raise UnsafeArchive(f"nuspec {entry.name!r} is {entry.size} bytes, over {cap}")
+        self._entries = result.entries
         try:
-            with archive.open(info) as member:
+            with open(fd, "rb", closefd=False) as raw, self._open_member(raw, index) as member:
                 data = member.read(cap + 1)
         except _ZIP_ERRORS as error:
             raise UnsafeArchive(f"nuspec {entry.name!r} is corrupt: {error}") from None
-        result.nuspec = parse_nuspec(data, cap)
+        try:
+            result.nuspec = parse_nuspec(data, cap)
+        except UnsafeArchive as error:  # a DTD, entities, oversize: say which file
+            raise refuse_entry(entry.name, str(error)) from None
         result.nuspec_name = entry.name
 
 
-def _span(raw: BinaryIO, start: int, length: int) -> Iterator[bytes]:
+def _read_exact(fd: int, start: int, length: int) -> bytes:
+    """Read `length` bytes at `start`; refuse a file that ends first."""
+    data = os.pread(fd, length, start)
+    if len(data) < length:
+        raise zipfile.BadZipFile("unexpected end of file inside the entry's data")
+    return data
+
+
+def _span(fd: int, start: int, length: int) -> Iterator[bytes]:
     """Yield `length` bytes of the file from `start`, in chunks; refuse a short file."""
-    raw.seek(start)
-    left = length
-    while left > 0:
-        chunk = raw.read(min(CHUNK, left))
-        if not chunk:
-            raise zipfile.BadZipFile("unexpected end of file inside the entry's data")
-        left -= len(chunk)
+    while length > 0:
+        step = min(CHUNK, length)
+        chunk = _read_exact(fd, start, step)
+        start += step
+        length -= step
         yield chunk
 
 
 def _inflate(compressed: Iterator[bytes], declared: int) -> Iterator[bytes]:
     """Inflate raw deflate in bounded steps, yielding at most one byte past `declared`."""
-    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    inflater = _inflater.decompressobj(-zlib.MAX_WBITS)
     produced = 0
     for chunk in compressed:
         data = chunk
@@ -262,88 +382,3 @@ def _kind(raw: str, unix: int) -> str:
     if raw.endswith("/") or fmt == stat.S_IFDIR:
         return "dir"
     return "file"
-
-
-def _mtime(info: zipfile.ZipInfo) -> float:
-    """Return the UTC mtime from the extended timestamp field, else the DOS time as local."""
-    extra = info.extra
-    while len(extra) >= 4:
-        kind, length = struct.unpack("<HH", extra[:4])
-        body = extra[4 : 4 + length]
-        if kind == 0x5455 and len(body) >= 5 and body[0] & 1:
-            return float(struct.unpack("<i", body[1:5])[0])
-        extra = extra[4 + length :]
-    try:
-        return time.mktime(info.date_time + (0, 0, -1))
-    except (OverflowError, ValueError):
-        return 0.0
-
-
-def _read_local_header(raw, info: zipfile.ZipInfo) -> tuple:  # type: ignore[no-untyped-def]
-    """Read the fixed local header and its name and extra field of one entry."""
-    raw.seek(info.header_offset)
-    fixed = raw.read(_LOCAL.size)
-    if len(fixed) < _LOCAL.size or fixed[:4] != _LOCAL_MAGIC:
-        raise refuse_entry(info.orig_filename, "no valid local header at its offset")
-    fields = _LOCAL.unpack(fixed)
-    name = raw.read(fields[9])
-    extra = raw.read(fields[10])
-    return fields, name, extra
-
-
-def _check_spans(infos: list[zipfile.ZipInfo], headers: list[tuple], start_dir: int) -> None:
-    """Refuse entries whose bytes overlap each other or the central directory."""
-    spans = []
-    for info, (fields, _name, _extra) in zip(infos, headers, strict=True):
-        data_start = info.header_offset + _LOCAL.size + fields[9] + fields[10]
-        spans.append((info.header_offset, data_start + info.compress_size, info.orig_filename))
-    spans.sort()
-    for (_start, end, name), (next_start, _, next_name) in zip(spans, spans[1:], strict=False):
-        if end > next_start:
-            raise refuse_entry(
-                name,
-                f"its data overlaps entry {next_name!r} (overlapping entries: a zip bomb)",
-            )
-    for _start, end, name in spans:
-        if end > start_dir:
-            raise refuse_entry(
-                name, "its data overlaps the central directory (zip bomb or corrupt)"
-            )
-
-
-def _check_local_header(info: zipfile.ZipInfo, header: tuple) -> None:
-    """Refuse a local header whose name, method, CRC or sizes disagree with the central one."""
-    fields, raw_name, extra = header
-    flags, method, crc, csize, usize = fields[2], fields[3], fields[6], fields[7], fields[8]
-    local_name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "surrogateescape")
-    central = info.orig_filename
-    if local_name != central:
-        raise refuse_entry(
-            central, f"local header name {local_name!r} disagrees with the central directory"
-        )
-    if method != info.compress_type:
-        raise refuse_entry(
-            central, "local header compression method disagrees with the central one"
-        )
-    if flags & 0x08:
-        return  # sizes and CRC follow the data in a data descriptor
-    if csize == 0xFFFFFFFF or usize == 0xFFFFFFFF:
-        usize, csize = _zip64_sizes(extra, usize, csize)
-    if (crc, csize, usize) != (info.CRC, info.compress_size, info.file_size):
-        raise refuse_entry(
-            central,
-            "local header CRC or sizes disagree with the central directory "
-            f"(local crc={crc:08x} compressed={csize} size={usize}; central crc={info.CRC:08x} "
-            f"compressed={info.compress_size} size={info.file_size})",
-        )
-
-
-def _zip64_sizes(extra: bytes, usize: int, csize: int) -> tuple[int, int]:
-    """Read the zip64 sizes of a local header's extra field (uncompressed, compressed)."""
-    while len(extra) >= 4:
-        kind, length = struct.unpack("<HH", extra[:4])
-        body = extra[4 : 4 + length]
-        if kind == 0x0001 and len(body) >= 16:
-            return struct.unpack("<QQ", body[:16])
-        extra = extra[4 + length :]
-    return usize, csize

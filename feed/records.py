@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -71,9 +72,16 @@ def record_key(id_lower: str, version_lower: str) -> str:
     return version_prefix(id_lower, version_lower) + RECORD_NAME
 
 
-def blob_key(id_lower: str, version_lower: str, sha256: str, extension: str) -> str:
-    """Return the key of the immutable bytes; the hash makes it a name only these bytes pick."""
-    return version_prefix(id_lower, version_lower) + f"{sha256}.{extension}"
+def blob_key(
+    id_lower: str, version_lower: str, sha256: str, extension: str, nonce: str | None = None
+) -> str:
+    """Return a key for one push's immutable bytes: a name nobody else can pick.
+
+    The random nonce keeps two pushes of identical bytes apart, so a delete or a losing
+    push that removes its own blob can never take away the blob of another push.
+    """
+    nonce = nonce or secrets.token_hex(8)
+    return version_prefix(id_lower, version_lower) + f"{sha256}.{nonce}.{extension}"
 
 
 def is_record_key(key: str) -> bool:

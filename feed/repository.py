@@ -151,7 +151,9 @@ class Repository:
         for _ in range(CAS_ATTEMPTS):
             if existing is not None and mode is not OverwriteMode.OVERWRITE_EXISTING:
                 return self._keep_or_refuse(existing.record, candidate, mode, uploaded)
-            uploaded = self._put_blob(candidate, upload) or uploaded
+            if not uploaded:
+                self._put_blob(candidate, upload)
+                uploaded = True
             try:
                 if existing is None:
                     self.storage.create_record(key, candidate.to_bytes())
@@ -162,11 +164,12 @@ class Repository:
             except (ObjectExists, PreconditionFailed, ObjectNotFound):
                 existing = self._read(key)
                 continue
-            self._put_blob(candidate, upload)  # a concurrent delete may have taken it
-            if existing is not None and existing.record.blob != candidate.blob:
+            if existing is not None:
                 self._delete_blob(existing.record.blob)
             self._changed()
             return PushResult(candidate, status)
+        if uploaded:
+            self._delete_blob(candidate.blob)
         raise PackageConflict(
             f"{candidate.id} {candidate.version} changed {CAS_ATTEMPTS} times during the push; "
             "try again"
@@ -176,12 +179,10 @@ class Repository:
         self, winner: PackageRecord, candidate: PackageRecord, mode: OverwriteMode, uploaded: bool
     ) -> PushResult:
         """Answer a push whose version exists: kept (IgnoreIfExists) or a conflict."""
+        if uploaded:
+            self._delete_blob(candidate.blob)  # ours alone: no other push can name it
         if mode is OverwriteMode.IGNORE_IF_EXISTS and winner.format == candidate.format:
-            if uploaded and winner.blob != candidate.blob:
-                self._delete_blob(candidate.blob)
             return PushResult(winner, "kept")
-        if uploaded and winner.blob != candidate.blob:
-            self._delete_blob(candidate.blob)
         if winner.format != candidate.format:
             raise PackageConflict(
                 f"{winner.id} {winner.version} already exists as {winner.format}; one version "
@@ -192,19 +193,10 @@ class Repository:
             "overwriteMode=OverwriteExisting"
         )
 
-    def _put_blob(self, record: PackageRecord, upload: SpooledUpload) -> bool:
-        """Upload the bytes unless an identical blob is there; True when we wrote it."""
-        try:
-            self.storage.stat(record.blob)
-            return False
-        except ObjectNotFound:
-            pass
-        try:
-            with upload.path.open("rb") as stream:
-                self.storage.put_blob(record.blob, stream)
-        except ObjectExists:
-            return False
-        return True
+    def _put_blob(self, record: PackageRecord, upload: SpooledUpload) -> None:
+        """Upload this push's bytes under its own blob key (see `blob_key`)."""
+        with upload.path.open("rb") as stream:
+            self.storage.put_blob(record.blob, stream)
 
     def _delete_blob(self, key: str) -> None:
         """Remove a blob no record points at any more (already gone is fine)."""

@@ -27,6 +27,7 @@ import argparse
 import functools
 import hashlib
 import logging
+import math
 import os
 import statistics
 import subprocess
@@ -353,7 +354,8 @@ class ThroughputResult:
     @property
     def cpu_ratio(self) -> float:
         """Bare CPU per request over feed CPU per request: the ratio on an idle machine."""
-        return statistics.median(self.bare_cpu_ms) / statistics.median(self.feed_cpu_ms)
+        feed_cpu = statistics.median(self.feed_cpu_ms)
+        return statistics.median(self.bare_cpu_ms) / feed_cpu if feed_cpu > 0 else math.nan
 
     def print(self) -> None:
         """Print each round and the ratio."""

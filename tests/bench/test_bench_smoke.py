@@ -49,6 +49,8 @@ def test_throughput_without_wrk_compares_feed_and_bare_app() -> None:
     assert result.feed[0].requests == 20 and result.feed[0].errors == 0
     assert result.bare[0].requests == 20 and result.bare[0].errors == 0
     assert result.ratio > 0 and math.isfinite(result.ratio)
+    assert len(result.feed_cpu_ms) == 1 and len(result.bare_cpu_ms) == 1
+    assert all(ms >= 0 for ms in result.feed_cpu_ms + result.bare_cpu_ms)
     _check_rows(result.rows())
 
 

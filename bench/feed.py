@@ -643,6 +643,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seconds", type=int, default=5, help="wrk duration per round [5]")
     args = parser.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # figures as they come
     use_wrk = have_wrk()
     if not use_wrk:
         print("wrk not found: throughput uses a bounded Python loop (figures are lower)")

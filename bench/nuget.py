@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,14 +152,53 @@ def measure(
                 raise RuntimeError(f"{url} answered {response.status_code}: {response.text[:300]}")
             cold = time.perf_counter() - began
             print(f"[nuget] {name}: first (uncached) answer in {cold * 1000:,.1f} ms")
-            run_python_load(url, 8 * workers, 4)
+            warm(url, 4 * workers)
+        after_push(targets, counts[-1], work)
         for _ in range(rounds):
             for url, figures in targets.values():
                 before = tree_cpu_seconds(figures.pid)
                 figures.loads.append(load(url))
                 spent = tree_cpu_seconds(figures.pid) - before
                 figures.cpu_ms.append(spent * 1000 / max(1, figures.loads[-1].requests))
-    return _report(targets, workers)
+        return _report(targets, workers)  # before the (slow) removal of the fixture
+
+
+def warm(url: str, requests_total: int) -> None:
+    """Send a few requests from 4 threads with a long timeout, so every worker fills its cache.
+
+    The first search of a worker on a big feed lists the whole store (tens of seconds
+    cold on a slow disk), longer than a load tool's timeout.
+    """
+    with ThreadPoolExecutor(4) as pool:
+        codes = list(
+            pool.map(lambda _: requests.get(url, timeout=600).status_code, range(requests_total))
+        )
+    if set(codes) != {200}:
+        raise RuntimeError(f"warming {url} gave {sorted(set(codes))}")
+
+
+def after_push(targets: dict[str, tuple[str, Figures]], count: int, work: str) -> None:
+    """Push one nupkg to the biggest feed and time the next search: the cost of a change."""
+    from tests.helpers.feed_server import ADMIN_KEY
+    from tests.nuget.packages import make_package
+
+    url = targets[f"v3 search, {count} packages"][0]
+    feed_url = url.split("/v3/", 1)[0]
+    package = make_package(Path(work), "Bench.Pushed", "1.0.0")
+    with package.open("rb") as body:
+        pushed = requests.put(
+            feed_url + "/v3/package",
+            files={"package": ("package.nupkg", body)},
+            headers={"X-NuGet-ApiKey": ADMIN_KEY},
+            timeout=120,
+        )
+    if pushed.status_code != 201:
+        raise RuntimeError(f"push to {feed_url} answered {pushed.status_code}: {pushed.text}")
+    began = time.perf_counter()
+    requests.get(url, timeout=600).raise_for_status()
+    spent = time.perf_counter() - began
+    print(f"[nuget] v3 search, {count} packages: first answer after a push {spent * 1000:,.1f} ms")
+    warm(url, 4 * len(targets))
 
 
 def _report(targets: dict[str, tuple[str, Figures]], workers: int) -> list[Row]:

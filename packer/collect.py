@@ -12,6 +12,7 @@ import re
 import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from packer.errors import BadInput
 
@@ -23,8 +24,7 @@ TEMP_PREFIX = ".octopack-"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
-@dataclass(frozen=True, slots=True)
-class SourceFile:
+class SourceFile(NamedTuple):
     """One file or (empty) directory found under the base path; dirs' names end with '/'."""
 
     name: str
@@ -351,5 +351,5 @@ class Tally:
 
     def add(self, item: SourceFile) -> None:
         self.files += item.path is not None
-        if is_script_name(item.name):
+        if "deploy" in item.name.lower() and is_script_name(item.name):
             self.script_like.append(item)

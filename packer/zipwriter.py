@@ -10,15 +10,16 @@ order given, whichever thread finishes first.
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import os
 import struct
 import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 import deflate
 from isal import isal_zlib
@@ -31,7 +32,7 @@ LEVELS = ("none", "fast", "optimal")
 ZIP64_LIMIT = 0xFFFFFFFF
 ZIP64_COUNT_LIMIT = 0xFFFF
 WINDOW = 32 * 1024
-FAST_ISAL_LEVEL = 2
+FAST_ISAL_LEVEL = 1
 OPTIMAL_LIBDEFLATE_LEVEL = 5
 OPTIMAL_ZLIB_NG_LEVEL = 5
 STORED, DEFLATED = 0, 8
@@ -44,9 +45,11 @@ _LOCATOR64 = struct.Struct("<IIQI")
 _MADE_BY_UNIX = 3 << 8
 
 
-@dataclass(frozen=True, slots=True)
-class ZipEntry:
-    """One archive member: a directory (name ends with '/'), a file on disk, or bytes."""
+class ZipEntry(NamedTuple):
+    """One archive member: a directory (name ends with '/'), a file on disk, or bytes.
+
+    A named tuple: tens of thousands are made and pickled to workers per package.
+    """
 
     name: str
     mode: int = 0o644
@@ -140,27 +143,77 @@ def _read_exact(path: str, offset: int, length: int, total: int) -> bytes:
     return data
 
 
-def _compress_whole(codec: _Codec, data: bytes) -> _Piece:
+def _compress_whole(codec: _Codec, data: bytes) -> tuple[int, bytes, int]:
     """Deflate one complete entry, storing it when deflate does not make it smaller."""
     crc = isal_zlib.crc32(data)
     if codec.whole is not None and data:
         packed = codec.whole(data)
         if len(packed) < len(data):
-            return _Piece(crc, len(data), packed, DEFLATED)
-    return _Piece(crc, len(data), data, STORED)
+            return crc, packed, DEFLATED
+    return crc, data, STORED
 
 
-def _batch_job(codec: _Codec, entries: list[ZipEntry]) -> list[_Piece]:
-    """Read and compress a run of small entries in one worker task."""
-    pieces = []
+# (name, flags, method, dos, crc, csize, usize, attr, offset from the start of the batch)
+_Meta = tuple[bytes, int, int, tuple[int, int], int, int, int, int, int]
+
+
+def _batch_job(codec: _Codec, entries: list[ZipEntry], zip64: int) -> tuple[bytes, list[_Meta]]:
+    """Read, compress and frame a run of small entries in one worker task.
+
+    The worker builds the local headers too, so the writer only appends the blob and adds
+    one central record per entry (the only part that needs the entry's final offset).
+    """
+    parts: list[bytes] = []
+    metas: list[_Meta] = []
+    rel = 0
     for entry in entries:
-        if entry.data is not None:
-            data = entry.data
+        name, flags, dos, attr = _entry_meta(entry)
+        if entry.name.endswith("/"):
+            crc, payload, method, size = 0, b"", STORED, 0
         else:
-            assert entry.path is not None
-            data = _read_exact(entry.path, 0, entry.size, entry.size)
-        pieces.append(_compress_whole(codec, data))
-    return pieces
+            data = entry.data
+            if data is None:
+                data = _read_exact(entry.path or "", 0, entry.size, entry.size)
+            crc, payload, method = _compress_whole(codec, data)
+            size = len(data)
+        header = _local_header(name, flags, method, dos, crc, len(payload), size, False, zip64)
+        parts += (header, payload)
+        metas.append((name, flags, method, dos, crc, len(payload), size, attr, rel))
+        rel += len(header) + len(payload)
+    return b"".join(parts), metas
+
+
+def _entry_meta(entry: ZipEntry) -> tuple[bytes, int, tuple[int, int], int]:
+    """Name bytes, flags (UTF-8 bit), DOS time and Unix attributes of an entry."""
+    name = entry.name.encode("utf-8")
+    flags = 0 if name.isascii() else 0x800
+    if entry.name.endswith("/"):
+        attr = ((0o040000 | 0o755) << 16) | 0x10
+    else:
+        attr = (0o100000 | (0o755 if entry.mode & 0o111 else 0o644)) << 16
+    return name, flags, dos_datetime(entry.mtime), attr
+
+
+def _local_header(
+    name: bytes,
+    flags: int,
+    method: int,
+    dos: tuple[int, int],
+    crc: int,
+    csize: int,
+    usize: int,
+    force64: bool,
+    zip64_threshold: int,
+) -> bytes:
+    """Build a local file header; sizes move to a zip64 extra field when they need it."""
+    zip64 = force64 or usize >= zip64_threshold or csize >= zip64_threshold
+    extra = struct.pack("<HHQQ", 1, 16, usize, csize) if zip64 else b""
+    header = _LOCAL.pack(
+        0x04034B50, 45 if zip64 else 20, flags, method, dos[0], dos[1], crc,
+        ZIP64_LIMIT if zip64 else csize, ZIP64_LIMIT if zip64 else usize, len(name),
+        len(extra),
+    )  # fmt: skip
+    return header + name + extra
 
 
 def _chunk_job(codec: _Codec, entry: ZipEntry, offset: int, length: int) -> tuple[_Piece, bytes]:
@@ -187,6 +240,14 @@ class _Unit:
     entries: list[ZipEntry]
     chunk: tuple[int, int, int] | None = None  # (index, offset, length) of a large entry
     chunks: int = 0
+
+
+def default_pool(workers: int) -> Executor:
+    """Worker processes where fork exists: each has its own GIL, so reading and compressing
+    thousands of small files keeps every core busy instead of handing one lock around."""
+    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    return ThreadPoolExecutor(workers, thread_name_prefix="zip")
 
 
 @dataclass
@@ -264,21 +325,18 @@ class ZipWriter:
         if batch:
             yield _Unit(batch_size, batch)
 
-    def _submit(self, pool: ThreadPoolExecutor, unit: _Unit) -> Future:
+    def _submit(self, pool: Executor, unit: _Unit) -> Future:
         if unit.chunk is not None:
             _, offset, length = unit.chunk
             return pool.submit(_chunk_job, self.codec, unit.entries[0], offset, length)
-        files = [entry for entry in unit.entries if not entry.is_dir]
-        return pool.submit(_batch_job, self.codec, files)
+        return pool.submit(_batch_job, self.codec, unit.entries, self.zip64)
 
     def write(self, entries: Iterable[ZipEntry]) -> ZipStats:
         """Compress and write every entry, then the central directory; return the stats."""
         pending: deque[tuple[_Unit, Future]] = deque()
         in_flight = 0
         units = self._plan(entries)
-        pool = self._executor or ThreadPoolExecutor(self.workers, thread_name_prefix="zip")
-        self._sink = WriteSink(self.out, digest=self.digest,
-                               max_pending=max(self.budget // 4, 1 << 20))  # fmt: skip
+        pool = self._executor or default_pool(self.workers)
         with pool:
             try:
                 for unit in units:
@@ -294,17 +352,18 @@ class ZipWriter:
             except BaseException:
                 for _, future in pending:
                     future.cancel()
-                self._sink.abort()
+                if self._sink is not None:
+                    self._sink.abort()
                 self._central.close()
                 raise
         try:
             self._finish()
         except BaseException:
-            self._sink.abort()
+            self._open_sink().abort()
             raise
         finally:
             self._central.close()
-        self.stats.sha256 = self._sink.close()
+        self.stats.sha256 = self._open_sink().close()
         return self.stats
 
     # writing ----------------------------------------------------------------------------
@@ -315,74 +374,46 @@ class ZipWriter:
             piece, raw = result  # type: ignore[misc]
             self._write_chunk(unit, piece, raw)
             return
-        pieces = iter(result)  # type: ignore[call-overload]
-        parts: list[bytes] = []
+        blob, metas = result  # type: ignore[misc]
+        base, limit = self._offset, self.zip64
         central: list[bytes] = []
-        offset = self._offset
-        for entry in unit.entries:
-            piece = _Piece(0, 0, b"", STORED) if entry.is_dir else next(pieces)
-            name, flags, dos, attr = self._entry_meta(entry)
-            csize = len(piece.payload)
-            header = self._local_header(
-                name, flags, piece.method, dos, piece.crc, csize, piece.size, False
-            )
-            parts += (header, piece.payload)
-            central.append(
-                self._central_record(name, flags, piece.method, dos, piece.crc, csize, piece.size,
-                                     attr, offset)
-            )  # fmt: skip
-            offset += len(header) + csize
-        self._write(b"".join(parts))
+        pack = _CENTRAL.pack
+        for name, flags, method, dos, crc, csize, usize, attr, rel in metas:
+            offset = base + rel
+            if offset >= limit or csize >= limit or usize >= limit:
+                central.append(self._central_record(name, flags, method, dos, crc, csize, usize,
+                                                    attr, offset))  # fmt: skip
+            else:
+                central.append(
+                    pack(0x02014B50, _MADE_BY_UNIX | 20, 20, flags, method, dos[0], dos[1], crc,
+                         csize, usize, len(name), 0, 0, 0, 0, attr, offset) + name
+                )  # fmt: skip
+        self._write(blob)
         self._central.write(b"".join(central))
-        self._count += len(central)
+        self._count += len(metas)
+
+    def _open_sink(self) -> WriteSink:
+        """Start the sink thread on first use: after the pool has forked its workers."""
+        if self._sink is None:
+            self._sink = WriteSink(self.out, digest=self.digest,
+                                   max_pending=max(self.budget // 4, 1 << 20))  # fmt: skip
+        return self._sink
 
     def _write(self, data: bytes) -> None:
-        assert self._sink is not None
-        self._sink.write(data)
+        self._open_sink().write(data)
         self._offset += len(data)
-
-    def _local_header(
-        self,
-        name: bytes,
-        flags: int,
-        method: int,
-        dos: tuple[int, int],
-        crc: int,
-        csize: int,
-        usize: int,
-        force64: bool,
-    ) -> bytes:
-        """Build a local file header; sizes move to a zip64 extra field when they need it."""
-        zip64 = force64 or usize >= self.zip64 or csize >= self.zip64
-        extra = struct.pack("<HHQQ", 1, 16, usize, csize) if zip64 else b""
-        header = _LOCAL.pack(
-            0x04034B50, 45 if zip64 else 20, flags, method, dos[0], dos[1], crc,
-            ZIP64_LIMIT if zip64 else csize, ZIP64_LIMIT if zip64 else usize, len(name),
-            len(extra),
-        )  # fmt: skip
-        return header + name + extra
-
-    def _entry_meta(self, entry: ZipEntry) -> tuple[bytes, int, tuple[int, int], int]:
-        name = entry.name.encode("utf-8")
-        flags = 0 if name.isascii() else 0x800
-        if entry.is_dir:
-            attr = ((0o040000 | 0o755) << 16) | 0x10
-        else:
-            attr = (0o100000 | (0o755 if entry.mode & 0o111 else 0o644)) << 16
-        return name, flags, dos_datetime(entry.mtime), attr
 
     def _write_chunk(self, unit: _Unit, piece: _Piece, raw: bytes) -> None:
         """Stream one chunk of a large entry; patch its header after the last chunk."""
         entry = unit.entries[0]
         index, offset, length = unit.chunk  # type: ignore[misc]
         if index == 0:
-            name, flags, dos, attr = self._entry_meta(entry)
+            name, flags, dos, attr = _entry_meta(entry)
             force64 = entry.size >= self.zip64 - (self.zip64 >> 6)
             method = STORED if raw else DEFLATED
             header_at = self._offset
-            assert self._sink is not None
-            self._sink.hold()  # the header is patched once the entry is complete
-            self._write(self._local_header(name, flags, method, dos, 0, 0, 0, force64))
+            self._open_sink().hold()  # the header is patched once the entry is complete
+            self._write(_local_header(name, flags, method, dos, 0, 0, 0, force64, self.zip64))
             self._stream = _Stream(entry, header_at, self._offset, method, force64, name, flags,
                                    dos, attr)  # fmt: skip
         stream = self._stream
@@ -409,9 +440,9 @@ class ZipWriter:
                 self._write(_read_exact(entry.path or "", offset, length, entry.size))
             stream.method = STORED
             csize = entry.size
-        header = self._local_header(
+        header = _local_header(
             stream.name, stream.flags, stream.method, stream.dos, stream.crc, csize, entry.size,
-            stream.force64,
+            stream.force64, self.zip64,
         )  # fmt: skip
         if len(header) != stream.data_at - stream.header_at:
             raise OperationFailed(f"{entry.name}: compressed size crossed the zip64 limit")

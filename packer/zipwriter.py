@@ -32,6 +32,7 @@ LEVELS = ("none", "fast", "optimal")
 ZIP64_LIMIT = 0xFFFFFFFF
 ZIP64_COUNT_LIMIT = 0xFFFF
 WINDOW = 32 * 1024
+ENTRY_COST = 16 << 10  # budget charged per pending entry, so tiny files cannot pile up
 FAST_ISAL_LEVEL = 1
 OPTIMAL_LIBDEFLATE_LEVEL = 5
 OPTIMAL_ZLIB_NG_LEVEL = 5
@@ -277,6 +278,7 @@ class ZipWriter:
         optimal_whole_limit: int = 16 << 20,
         executor: Executor | None = None,
         digest: bool = False,
+        central_in_memory: int = 4 << 20,
     ) -> None:
         self.out = out
         self.digest = digest
@@ -290,7 +292,7 @@ class ZipWriter:
         self.zip64_count = zip64_count_threshold
         self.stats = ZipStats()
         # finished central directory records, in order, spilled to disk past a few MiB
-        self._central = tempfile.SpooledTemporaryFile(max_size=4 << 20)
+        self._central = tempfile.SpooledTemporaryFile(max_size=central_in_memory)
         self._count = 0
         self._offset = out.tell()
         self._sink: WriteSink | None = None
@@ -308,7 +310,7 @@ class ZipWriter:
             chunked = entry.path is not None and size > self.codec.whole_limit
             if chunked or (batch and batch_size + size > self.batch_bytes):
                 if batch:
-                    yield _Unit(batch_size, batch)
+                    yield _Unit(batch_size + ENTRY_COST * len(batch), batch)
                 batch, batch_size = [], 0
             if chunked:
                 count = -(-size // self.chunk_size)
@@ -320,10 +322,10 @@ class ZipWriter:
             batch.append(entry)
             batch_size += size if self.codec.whole is not _libdeflate_whole else 2 * size
             if len(batch) >= self.batch_files:
-                yield _Unit(batch_size, batch)
+                yield _Unit(batch_size + ENTRY_COST * len(batch), batch)
                 batch, batch_size = [], 0
         if batch:
-            yield _Unit(batch_size, batch)
+            yield _Unit(batch_size + ENTRY_COST * len(batch), batch)
 
     def _submit(self, pool: Executor, unit: _Unit) -> Future:
         if unit.chunk is not None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import tracemalloc
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from packer.collect import collect_files, compile_glob
+from packer.collect import collect_files, compile_glob, iter_files
 from packer.errors import BadInput
 from tests.packer.conftest import leftovers, run_pack, write
 
@@ -200,3 +201,29 @@ def test_temp_files_of_another_run_in_the_out_folder_are_not_packed(app: Path) -
     names = pack_names(app, app)
     assert not any(n.startswith(".octopack-") for n in names)
     assert "App.1.0.0.zip" not in names
+
+
+def test_the_walk_keeps_nothing_per_file(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    for d in range(30):
+        (src / f"dir{d:02d}").mkdir(parents=True)
+        for f in range(100):
+            (src / f"dir{d:02d}" / f"some-longer-file-name-{f:03d}.txt").write_bytes(b"")
+    tracemalloc.start()
+    try:
+        count = sum(1 for _ in iter_files(str(src)))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == 3000
+    assert peak < 200_000, f"peak {peak} bytes: the walk remembers every file"
+
+
+def test_case_clash_below_folders_that_differ_only_in_case(tmp_path: Path) -> None:
+    write(tmp_path / "ok" / "Docs" / "a.md")
+    write(tmp_path / "ok" / "docs" / "b.md")
+    assert [f.name for f in collect_files(str(tmp_path / "ok"))] == ["Docs/a.md", "docs/b.md"]
+    write(tmp_path / "bad" / "Docs" / "x" / "readme.md")
+    write(tmp_path / "bad" / "docs" / "X" / "README.md")
+    with pytest.raises(BadInput, match=r"'Docs/x/readme.md' and 'docs/X/README.md' differ only"):
+        collect_files(str(tmp_path / "bad"))

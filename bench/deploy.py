@@ -2,7 +2,9 @@
 
 Builds (once) a zip of at least 300 MB and 15,000 files under /tmp from Python library
 folders with `zip -r -q`, then times both extractions in the same run, alternating, and
-reports wall time, the ratio to unzip and each process's peak RSS (from wait4).
+reports wall time, the ratio to unzip, CPU seconds (user + system, and each apart) and
+each process's peak RSS (GNU time, else wait4), with the load average before and after:
+on a shared machine the figures of one run only compare with each other.
 
     python3 bench/deploy.py [--rounds 2] [--work /tmp/octopack-bench] [--source DIR]...
 """
@@ -56,8 +58,11 @@ def _count_files(path: Path) -> int:
         return sum(1 for info in archive.infolist() if not info.is_dir())
 
 
-def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
-    """Run a command; return (wall seconds, CPU seconds, peak RSS in MiB) of it alone.
+Timing = tuple[float, float, float, float]  # wall, user, system seconds, peak RSS MiB
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> Timing:
+    """Run a command; return (wall, user CPU, system CPU seconds, peak RSS MiB) of it alone.
 
     GNU time measures the peak RSS when installed: a child forked from this Python
     process would otherwise inherit this process's high-water mark into ru_maxrss.
@@ -78,8 +83,8 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float,
     if gnu_time:
         peak_kib, user, system = report.read_text().split()[-3:]
         report.unlink()
-        return elapsed, float(user) + float(system), int(peak_kib) / 1024
-    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+        return elapsed, float(user), float(system), int(peak_kib) / 1024
+    return elapsed, usage.ru_utime, usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def main() -> None:
@@ -100,7 +105,8 @@ def main() -> None:
             pass
     repo = Path(__file__).resolve().parent.parent
     env = dict(os.environ, PYTHONPATH=str(repo))
-    results: dict[str, list[tuple[float, float, float]]] = {
+    print(f"load average before: {_load()}")
+    results: dict[str, list[Timing]] = {
         "unzip -q": [],
         "octopack deploy --file": [],
     }
@@ -115,15 +121,24 @@ def main() -> None:
                            "deploy", "--file", str(package), "--root", str(out)]  # fmt: skip
             results[name].append(timed(command, env))
             shutil.rmtree(out, ignore_errors=True)
+    print(f"load average after:  {_load()}")
     reference = min(run[0] for run in results["unzip -q"])
     for name, runs in results.items():
-        seconds = min(run[0] for run in runs)
-        cpu = min(run[1] for run in runs)
-        peak = max(run[2] for run in runs)
+        best = min(runs)
+        seconds, user, system = best[0], best[1], best[2]
+        peak = max(run[3] for run in runs)
         print(
             f"{name:24s} best {seconds:6.2f} s  ratio {seconds / reference:4.2f}x unzip  "
-            f"cpu {cpu:6.2f} s  peak RSS {peak:6.1f} MiB  runs {[round(r[0], 2) for r in runs]}"
+            f"cpu {user + system:6.2f} s (user {user:5.2f} sys {system:5.2f})  "
+            f"peak RSS {peak:6.1f} MiB"
         )
+        for wall, user, system, rss in runs:
+            print(f"    run {wall:6.2f} s  cpu {user + system:6.2f} s  rss {rss:6.1f} MiB")
+
+
+def _load() -> str:
+    """Return the 1, 5 and 15 minute load averages."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -495,7 +495,7 @@ class ZipWriter:
         """Write the central directory and the end records (zip64 ones when needed)."""
         central_at = self._offset
         self._central.seek(0)
-        while block := self._central.read(1 << 20):
+        while block := self._central.read(256 << 10):
             self._write(block)
         central_size = self._offset - central_at
         count = self._count

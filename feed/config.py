@@ -37,6 +37,7 @@ class FeedConfig:
     trust_proxy: bool = False  # absolute URLs follow X-Forwarded-Proto/-Host/-Prefix
     nuget_delete: str = "unlist"  # what a NuGet DELETE does: unlist, or delete for good
     retention_interval: int | None = None  # minutes between scheduled retention runs
+    cache_max_age: int = 600  # seconds a cached read answer may live (0: no response cache)
     clock: Callable[[], datetime] = utc_now
 
     def with_overrides(self, **overrides: object) -> FeedConfig:
@@ -57,6 +58,7 @@ _ENV_FIELDS = {
     "OCTOPACK_RETENTION_INTERVAL": ("retention_interval", int),
     "OCTOPACK_TRUST_PROXY": ("trust_proxy", "bool"),
     "OCTOPACK_NUGET_DELETE": ("nuget_delete", str),
+    "OCTOPACK_CACHE_MAX_AGE": ("cache_max_age", int),
 }
 
 

@@ -9,17 +9,21 @@ from __future__ import annotations
 import functools
 import io
 import re
-import threading
-import time
 import zipfile
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
-from flask import Flask, Response, current_app, request
+from flask import request
 
+from feed.cache import (  # noqa: F401 - re-exported for the NuGet blueprints and tests
+    CACHE_ENTRIES,
+    CACHE_MAX_BYTES,
+    CACHE_MAX_SECONDS,
+    ResponseCache,
+    install_cache,
+)
+from feed.cache import cached as _cached
 from feed.context import require, services
 from feed.errors import BadRequest, PackageNotFound, PackageRefused
 from feed.records import PackageRecord
@@ -42,76 +46,15 @@ def check_config(config: object) -> None:
         raise BadRequest(f"nuget_delete={mode!r} must be one of {', '.join(DELETE_MODES)}")
 
 
-# -- a response cache validated by the feed's generation marker ------------------------
-
-CACHE_EXTENSION = "octopack-nuget-cache"
-CACHE_ENTRIES = 256
-CACHE_MAX_BYTES = 512 * 1024
-CACHE_MAX_SECONDS = 600.0  # a safety net should a writer die between its change and the marker
-
-
-class ResponseCache:
-    """Recent GET answers keyed by (generation, site root, path and query); LRU, bounded.
-
-    Valid because the repository rewrites its generation marker after every change of a
-    record, and every lookup reads the marker first: one small read instead of a listing.
-    """
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self._entries: OrderedDict[tuple[str, ...], tuple[float, bytes, str]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, ...]) -> tuple[bytes, str] | None:
-        """Return a cached (body, mimetype) that is young enough, or None."""
-        with self._lock:
-            found = self._entries.get(key)
-            if found is None or self.clock() - found[0] > CACHE_MAX_SECONDS:
-                return None
-            self._entries.move_to_end(key)
-            return found[1], found[2]
-
-    def put(self, key: tuple[str, ...], body: bytes, mimetype: str) -> None:
-        """Keep a small answer, dropping the least recently used beyond the limit."""
-        if len(body) > CACHE_MAX_BYTES:
-            return
-        with self._lock:
-            self._entries[key] = (self.clock(), body, mimetype)
-            self._entries.move_to_end(key)
-            while len(self._entries) > CACHE_ENTRIES:
-                self._entries.popitem(last=False)
-
-
-def install_cache(app: Flask) -> None:
-    """Give the app one response cache shared by the NuGet blueprints."""
-    app.extensions.setdefault(CACHE_EXTENSION, ResponseCache())
-
-
-def cached(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Serve a read-only GET view from the cache while the feed's generation is unchanged."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if request.method != "GET":
-            return view(*args, **kwargs)
-        require("read")
-        cache: ResponseCache = current_app.extensions[CACHE_EXTENSION]
-        generation = services().repository.generation()
-        key = (generation, site_root(), request.full_path)
-        hit = cache.get(key)
-        if hit is not None:
-            return Response(hit[0], mimetype=hit[1], headers=_protocol_headers())
-        response = current_app.make_response(view(*args, **kwargs))
-        if response.status_code == 200 and not response.direct_passthrough:
-            cache.put(key, response.get_data(), response.content_type)
-        return response
-
-    return wrapper
+# -- the response cache (feed.cache) with NuGet's protocol headers ----------------------
 
 
 def _protocol_headers() -> dict[str, str]:
     """Return the headers every cached answer carries (OData's version for v2 clients)."""
     return {"DataServiceVersion": "2.0;"} if request.path.startswith("/api/v2") else {}
+
+
+cached = functools.partial(_cached, extra_headers=_protocol_headers)
 
 
 # -- absolute URLs ----------------------------------------------------------------------

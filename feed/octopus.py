@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.routing import BaseConverter
 
+from feed.cache import cached, install_cache
 from feed.context import arg_bool, arg_int, arg_str, require, services
 from feed.downloads import send_package
 from feed.errors import BadRequest, PackageNotFound, PackageRefused
@@ -50,8 +51,9 @@ def route(rule: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[
 
 
 def init_app(app: Flask) -> None:
-    """Install the space converter and the blueprint."""
+    """Install the space converter, the response cache and the blueprint."""
     app.url_map.converters["space"] = SpaceConverter
+    install_cache(app)
     app.register_blueprint(bp)
 
 
@@ -269,6 +271,7 @@ def push(space: str | None = None) -> tuple[Response, int, dict[str, str]]:
 
 
 @route("/packages")
+@cached
 def list_packages(space: str | None = None) -> Response:
     """List or search packages: every version, or with latest=true the newest of each id."""
     check_space(space)
@@ -280,6 +283,7 @@ def list_packages(space: str | None = None) -> Response:
 
 
 @route("/packages/<ref>")
+@cached
 def detail(ref: str, space: str | None = None) -> Response:
     """Return one package resource."""
     check_space(space)
@@ -308,6 +312,7 @@ def raw(ref: str, space: str | None = None) -> Response:
 
 
 @route(f"/feeds/{BUILTIN_FEED}/packages/versions")
+@cached
 def versions(space: str | None = None) -> Response:
     """Octopus's versions query: newest first, stable only unless includePreRelease=true."""
     check_space(space)

@@ -49,6 +49,29 @@ SCOPES = ("read", "push", "admin")
     help="Run retention with the stored policy this often (one feed process at a time; "
     "or OCTOPACK_RETENTION_INTERVAL).",
 )
+@click.option(
+    "--cache-max-age",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="Longest a cached read answer is served (or OCTOPACK_CACHE_MAX_AGE) [600]. Answers "
+    "are revalidated on every request against the feed's change marker; this only bounds "
+    "staleness after a writer died between its commit and the marker. 0 turns the cache off.",
+)
+@click.option(
+    "--trust-proxy",
+    is_flag=True,
+    default=None,
+    help="Build absolute URLs from X-Forwarded-Proto/-Host/-Prefix; only behind a proxy that "
+    "sets them (or OCTOPACK_TRUST_PROXY).",
+)
+@click.option(
+    "--nuget-delete",
+    type=click.Choice(["unlist", "delete"]),
+    default=None,
+    help="What a NuGet client's delete does: unlist the version (push key), or delete it "
+    "for good (admin key) (or OCTOPACK_NUGET_DELETE) [unlist].",
+)
 @report_errors
 def serve_command(
     host: str | None,
@@ -60,6 +83,9 @@ def serve_command(
     max_package_size: str | None,
     upload_dir: str | None,
     retention_interval: int | None,
+    cache_max_age: int | None,
+    trust_proxy: bool | None,
+    nuget_delete: str | None,
 ) -> None:
     """Run the package feed (Octopus, NuGet v2 and v3 dialects) under gunicorn."""
     from feed.config import config_from_env, parse_size
@@ -77,6 +103,9 @@ def serve_command(
         max_package_bytes=parse_size(max_package_size) if max_package_size else None,
         upload_dir=upload_dir,
         retention_interval=retention_interval,
+        cache_max_age=cache_max_age,
+        trust_proxy=trust_proxy,
+        nuget_delete=nuget_delete,
     )
     run(config)
 

@@ -78,11 +78,16 @@ def test_unknown_package_is_an_empty_collection(versions_feed) -> None:
 
 
 def test_package_queries_list_one_prefix_and_reread_only_changes(versions_feed) -> None:
-    """One package costs one listing of its prefix; unchanged records come from the cache."""
+    """A repeated query costs one look at the change marker; a new one, one listing more."""
     storage = versions_feed.storage
-    query(versions_feed)  # warms the cache of parsed records
+    query(versions_feed)  # warms the caches of parsed records and of answers
     before = storage.calls.copy()
     query(versions_feed)
     spent = storage.calls - before
-    assert sum(spent.values()) == 1, spent
-    assert spent.get("list", 0) + spent.get("list_objects_v2", 0) == 1
+    assert sum(spent.values()) == 1, spent  # the generation marker: a stat or a HEAD
+    assert spent.get("stat", 0) + spent.get("head_object", 0) == 1, spent
+    before = storage.calls.copy()
+    query(versions_feed, includePreRelease="true")  # not cached: one listing, no re-reads
+    spent = storage.calls - before
+    assert sum(spent.values()) == 2, spent
+    assert spent.get("list", 0) + spent.get("list_objects_v2", 0) == 1, spent

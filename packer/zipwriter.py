@@ -44,6 +44,8 @@ _EOCD = struct.Struct("<IHHHHIIH")
 _EOCD64 = struct.Struct("<IQHHIIQQQQ")
 _LOCATOR64 = struct.Struct("<IIQI")
 _MADE_BY_UNIX = 3 << 8
+_ATTR_FILE = (0o100000 | 0o644) << 16
+_ATTR_EXEC = (0o100000 | 0o755) << 16
 
 
 class ZipEntry(NamedTuple):
@@ -146,16 +148,6 @@ def _read_exact(path: str, offset: int, length: int, total: int) -> bytes:
     return data
 
 
-def _compress_whole(codec: _Codec, data: bytes) -> tuple[int, bytes, int]:
-    """Deflate one complete entry, storing it when deflate does not make it smaller."""
-    crc = isal_zlib.crc32(data)
-    if codec.whole is not None and data:
-        packed = codec.whole(data)
-        if len(packed) < len(data):
-            return crc, packed, DEFLATED
-    return crc, data, STORED
-
-
 # (name, flags, method, dos, crc, csize, usize, attr, offset from the start of the batch)
 _Meta = tuple[bytes, int, int, tuple[int, int], int, int, int, int, int]
 
@@ -164,26 +156,56 @@ def _batch_job(codec: _Codec, entries: list[ZipEntry], zip64: int) -> tuple[byte
     """Read, compress and frame a run of small entries in one worker task.
 
     The worker builds the local headers too, so the writer only appends the blob and adds
-    one central record per entry (the only part that needs the entry's final offset).
+    one central record per entry (the only part that needs the entry's final offset). The
+    loop is written out flat: it runs once per file, tens of thousands of times a package.
     """
     parts: list[bytes] = []
     metas: list[_Meta] = []
     rel = 0
+    whole, crc32, pack = codec.whole, isal_zlib.crc32, _LOCAL.pack
     for entry in entries:
-        name, flags, dos, attr = _entry_meta(entry)
-        if entry.name.endswith("/"):
+        text, mode, mtime, path, data, size = entry
+        if text[-1:] == "/":
+            name, flags, dos, attr = _entry_meta(entry)
             crc, payload, method, size = 0, b"", STORED, 0
         else:
-            data = entry.data
             if data is None:
-                data = _read_exact(entry.path or "", 0, entry.size, entry.size)
-            crc, payload, method = _compress_whole(codec, data)
+                data = _read_whole(path or "", size)
             size = len(data)
-        header = _local_header(name, flags, method, dos, crc, len(payload), size, False, zip64)
+            name = text.encode("utf-8")
+            flags = 0 if name.isascii() else 0x800
+            dos = dos_datetime(mtime)
+            attr = _ATTR_EXEC if mode & 0o111 else _ATTR_FILE
+            crc, payload, method = crc32(data), data, STORED
+            if whole is not None and data:
+                packed = whole(data)
+                if len(packed) < size:
+                    payload, method = packed, DEFLATED
+        csize = len(payload)
+        if csize < zip64 and size < zip64:
+            header = pack(0x04034B50, 20, flags, method, dos[0], dos[1], crc, csize, size,
+                          len(name), 0) + name  # fmt: skip
+        else:
+            header = _local_header(name, flags, method, dos, crc, csize, size, False, zip64)
         parts += (header, payload)
-        metas.append((name, flags, method, dos, crc, len(payload), size, attr, rel))
-        rel += len(header) + len(payload)
+        metas.append((name, flags, method, dos, crc, csize, size, attr, rel))
+        rel += len(header) + csize
     return b"".join(parts), metas
+
+
+def _read_whole(path: str, size: int) -> bytes:
+    """Read a small file in one call; anything unusual goes through _read_exact's checks."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            data = os.pread(fd, size + 1, 0)
+        finally:
+            os.close(fd)
+    except OSError:
+        data = b""
+    if len(data) == size:
+        return data
+    return _read_exact(path, 0, size, size)
 
 
 def _entry_meta(entry: ZipEntry) -> tuple[bytes, int, tuple[int, int], int]:

@@ -73,23 +73,28 @@ def install_cache(app: Flask) -> None:
 
 
 def cached(
-    view: Callable[..., Any] | None = None, *, extra_headers: HeaderHook | None = None
+    view: Callable[..., Any] | None = None,
+    *,
+    extra_headers: HeaderHook | None = None,
+    absolute_links: bool = True,
 ) -> Any:
     """Serve a read-only GET view from the cache while the feed's generation is unchanged.
 
-    Use as `@cached` or `@cached(extra_headers=hook)`; the hook adds protocol headers to a
-    cache hit (a miss returns the view's own response).
+    Use as `@cached` or `@cached(extra_headers=hook, absolute_links=False)`: the hook adds
+    protocol headers to a hit; a view whose answers hold only relative links may leave the
+    site root (scheme, host, prefix) out of the key.
     """
     if view is None:
-        return functools.partial(cached, extra_headers=extra_headers)
+        return functools.partial(cached, extra_headers=extra_headers, absolute_links=absolute_links)
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if request.method != "GET":
             return view(*args, **kwargs)
-        require("read")  # every request, hit or miss: a revoked key stops at once
+        if services().config.private:  # public feeds read anonymously (feed.auth.authorize)
+            require("read")  # every request, hit or miss: a revoked key stops at once
         cache: ResponseCache = current_app.extensions[CACHE_EXTENSION]
-        key = cache_key()
+        key = cache_key(absolute_links)
         hit = cache.get(key)
         if hit is not None:
             headers = extra_headers() if extra_headers else {}
@@ -102,13 +107,14 @@ def cached(
     return wrapper
 
 
-def cache_key() -> Key:
+def cache_key(absolute_links: bool = True) -> Key:
     """Return what a read answer depends on; the generation is read before the view runs.
 
-    Only requests that passed `require("read")` get here, and no read answer differs by
-    which key was shown, so the auth outcome is the constant "read".
+    Only requests allowed to read get here, and no read answer differs by which key was
+    shown, so the auth outcome is the constant "read".
     """
     from feed.nuget_common import site_root  # absolute links (NuGet) follow the site root
 
     generation = services().repository.generation()
-    return (generation, "read", site_root(), request.full_path)
+    root = site_root() if absolute_links else ""
+    return (generation, "read", root, request.full_path)

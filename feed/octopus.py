@@ -15,7 +15,8 @@ from urllib.parse import quote, urlencode
 from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.routing import BaseConverter
 
-from feed.cache import cached, install_cache
+from feed.cache import cached as _cached
+from feed.cache import install_cache
 from feed.context import arg_bool, arg_int, arg_str, require, services
 from feed.downloads import send_package
 from feed.errors import BadRequest, PackageNotFound, PackageRefused
@@ -31,6 +32,7 @@ MAX_TAKE = 1000
 REF_PREFIX = "packages-"
 
 bp = Blueprint("octopus", __name__)
+cached = _cached(absolute_links=False)  # Links are relative: the host is not in the key
 
 
 class SpaceConverter(BaseConverter):

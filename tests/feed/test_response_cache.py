@@ -198,6 +198,15 @@ def test_answers_are_keyed_by_query_and_host(disk_feed, tmp_path) -> None:
     assert spaced["Links"]["Self"].startswith("/api/Spaces-1/feeds/")
     other = requests.get(disk_feed.url + VERSIONS, headers={"Host": "other.example"}, timeout=10)
     assert other.status_code == 200 and other.json()["TotalResults"] == 2
+    assert "other.example" not in other.text and "127.0.0.1" not in other.text  # relative
+
+
+def test_absolute_nuget_links_are_cached_per_host(disk_feed) -> None:
+    for _ in range(2):
+        index = requests.get(disk_feed.url + "/v3/index.json", timeout=10).json()
+        assert index["resources"][0]["@id"].startswith(disk_feed.url + "/")
+    other = requests.get(disk_feed.url + "/v3/index.json", headers={"Host": "other.example:81"})
+    assert other.json()["resources"][0]["@id"].startswith("http://other.example:81/")
 
 
 def test_bad_cache_max_age_is_refused_with_its_value() -> None:

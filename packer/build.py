@@ -12,16 +12,19 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from packer.collect import EPOCH_1980, TEMP_PREFIX, SourceFile, Tally, find_scripts, iter_files
 from packer.errors import BadInput, PackerError
 from packer.identity import package_filename, validate_id
-from packer.nupkg import check_part_name, opc_parts, part_name
-from packer.nuspec import NuspecMetadata, parse_nuspec
-from packer.tarwriter import write_tar_gz
 from packer.versioning import parse_version
 from packer.zipwriter import LEVELS, ZipEntry, write_zip
+
+if TYPE_CHECKING:
+    from packer.nuspec import NuspecMetadata
+
+# nupkg (nuspec, defusedxml) and tar.gz modules are imported only when those formats are
+# asked for: every millisecond of start-up counts against a 2-second pack.
 
 FORMATS = ("zip", "nupkg", "tar.gz")
 DEFAULT_AUTHORS = "octopack"
@@ -173,6 +176,9 @@ def _nupkg_metadata(
 ) -> tuple[list[SourceFile], NuspecMetadata]:
     """Take metadata from `{id}.nuspec` in the base path, if any; command-line values win."""
     own = f"{options.package_id}.nuspec".lower()
+    from packer.nupkg import check_part_name
+    from packer.nuspec import NuspecMetadata
+
     kept, meta = [], NuspecMetadata(id=options.package_id, version=version_text)
     for item in files:
         if item.name.lower() == own:
@@ -199,6 +205,8 @@ def _nupkg_metadata(
 
 
 def _read_nuspec(path: str) -> NuspecMetadata:
+    from packer.nuspec import parse_nuspec
+
     try:
         with open(path, "rb") as handle:
             return parse_nuspec(handle.read())
@@ -217,6 +225,8 @@ def _entries(files: Iterable[SourceFile], tally: Tally) -> Iterator[ZipEntry]:
 
 def _nupkg_entries(files: list[SourceFile], meta: NuspecMetadata, epoch: int) -> list[ZipEntry]:
     """nupkg entries in order of their escaped names, the nuspec and OPC parts among them."""
+    from packer.nupkg import opc_parts, part_name
+
     entries = [ZipEntry(part_name(f.name), f.mode, f.mtime, f.path, None, f.size) for f in files]
     parts = opc_parts(meta, [e.name for e in entries])
     entries += [ZipEntry(name, 0o644, epoch, None, data, len(data)) for name, data in parts.items()]
@@ -262,6 +272,8 @@ def _write_format(
 ) -> str | None:
     """Write the archive; return its SHA-256 when the writer computed it on the way."""
     if fmt == "tar.gz":
+        from packer.tarwriter import write_tar_gz
+
         write_tar_gz(handle, entries, level)
         return None
     return write_zip(handle, entries, level, digest=True, **writer_options).sha256

@@ -217,10 +217,11 @@ def _read_nuspec(path: str) -> NuspecMetadata:
 
 
 def _entries(files: Iterable[SourceFile], tally: Tally) -> Iterator[ZipEntry]:
-    """Archive entries as the walk finds them, counted for the summary."""
+    """Archive entries as the walk finds them (a SourceFile is a ZipEntry), counted."""
+    add = tally.add
     for f in files:
-        tally.add(f)
-        yield ZipEntry(f.name, f.mode, f.mtime, f.path, None, f.size)
+        add(f)
+        yield f  # type: ignore[misc]
 
 
 def _nupkg_entries(files: list[SourceFile], meta: NuspecMetadata, epoch: int) -> list[ZipEntry]:

@@ -25,13 +25,21 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
 class SourceFile(NamedTuple):
-    """One file or (empty) directory found under the base path; dirs' names end with '/'."""
+    """One file or (empty) directory found under the base path; dirs' names end with '/'.
+
+    The fields are zipwriter.ZipEntry's, in its order, so the writers take it as it is.
+    """
 
     name: str
-    path: str | None
     mode: int
     mtime: float
+    path: str | None
+    data: bytes | None = None
     size: int = 0
+
+    @property
+    def is_dir(self) -> bool:
+        return self.name.endswith("/")
 
 
 # globs ------------------------------------------------------------------------------------
@@ -221,7 +229,7 @@ def _walk_dir(walk: _Walk, root: str, covered: bool) -> Iterator[SourceFile]:
             if stack and not frame.contributed and frame.covered:
                 if frame.watched:
                     _check_case(walk, frame.prefix)
-                yield SourceFile(frame.prefix, None, 0o755, _dir_mtime(walk, frame))
+                yield SourceFile(frame.prefix, 0o755, _dir_mtime(walk, frame), None)
                 frame.contributed = True
             if stack and frame.contributed:
                 stack[-1].contributed = True
@@ -246,11 +254,14 @@ def _walk_dir(walk: _Walk, root: str, covered: bool) -> Iterator[SourceFile]:
             is_dir = stat.S_ISDIR(st.st_mode)
         elif is_dir:
             target, st = path, None
-        elif child.is_file():
-            target, st = path, _stat(path, rel)
         else:
-            target, st = path, _stat(path, rel)
-            is_dir = stat.S_ISDIR(st.st_mode)  # a race: it became a folder
+            target = path
+            try:
+                st = os.stat(path)
+            except OSError as error:
+                raise BadInput(f"cannot read {rel}: {error.strerror}") from error
+            if not child.is_file():
+                is_dir = stat.S_ISDIR(st.st_mode)  # a race: it became a folder
         if is_dir:
             if target in frame.ancestors:
                 raise BadInput(f"symlink loop at {rel}: it points to {target}")
@@ -266,7 +277,7 @@ def _walk_dir(walk: _Walk, root: str, covered: bool) -> Iterator[SourceFile]:
                 _check_case(walk, rel)
             mode = 0o755 if st.st_mode & 0o111 else 0o644
             when = fixed_mtime if fixed_mtime is not None else max(int(st.st_mtime), EPOCH_1980)
-            yield SourceFile(rel, target, mode, when, st.st_size)
+            yield SourceFile(rel, mode, when, target, None, st.st_size)
             frame.contributed = True
 
 

@@ -331,10 +331,17 @@ class ZipWriter:
         """Group entries into pool tasks: batches of small entries, chunks of large ones."""
         batch: list[ZipEntry] = []
         batch_size = 0
+        whole_limit, batch_bytes, batch_files = (
+            self.codec.whole_limit,
+            self.batch_bytes,
+            self.batch_files,
+        )
+        weight = 2 if self.codec.whole is _libdeflate_whole else 1
         for entry in entries:
-            size = len(entry.data) if entry.data is not None else entry.size
-            chunked = entry.path is not None and size > self.codec.whole_limit
-            if chunked or (batch and batch_size + size > self.batch_bytes):
+            data = entry.data
+            size = len(data) if data is not None else entry.size
+            chunked = size > whole_limit and entry.path is not None
+            if chunked or (batch and batch_size + size > batch_bytes):
                 if batch:
                     yield _Unit(batch_size + ENTRY_COST * len(batch), batch)
                 batch, batch_size = [], 0
@@ -346,8 +353,8 @@ class ZipWriter:
                     yield _Unit(length + WINDOW, [entry], (index, offset, length), count)
                 continue
             batch.append(entry)
-            batch_size += size if self.codec.whole is not _libdeflate_whole else 2 * size
-            if len(batch) >= self.batch_files:
+            batch_size += size * weight
+            if len(batch) >= batch_files:
                 yield _Unit(batch_size + ENTRY_COST * len(batch), batch)
                 batch, batch_size = [], 0
         if batch:

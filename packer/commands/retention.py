@@ -133,51 +133,27 @@ class _Remote:
     """Retention through a feed's admin endpoints under /api/octopack/retention."""
 
     def __init__(self, server: str, api_key: str | None) -> None:
-        if not api_key:
-            raise BadInput("--server needs an admin --api-key (or OCTOPACK_API_KEY)")
-        if not server.startswith(("http://", "https://")):
-            raise BadInput(f"feed server {server!r} is not an http:// or https:// URL")
-        self.base = server.rstrip("/") + "/api/octopack/retention"
-        self.headers = {"X-Octopus-ApiKey": api_key}
+        from packer.client import AdminApi
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Send one request; turn an error answer into OperationFailed with the feed's words."""
-        import requests
-
-        url = self.base + path
-        try:
-            response = requests.request(method, url, headers=self.headers, timeout=600, **kwargs)
-        except requests.RequestException as error:
-            raise OperationFailed(f"cannot reach {url}: {error.__class__.__name__}") from None
-        try:
-            document = response.json()
-        except ValueError:
-            document = None
-        if response.status_code >= 400:
-            message = document.get("ErrorMessage") if isinstance(document, dict) else None
-            error_type = BadInput if response.status_code == 400 else OperationFailed
-            raise error_type(f"{url} answered {response.status_code}: {message or response.reason}")
-        if not isinstance(document, dict):
-            raise OperationFailed(f"{url} answered {response.status_code} without a JSON object")
-        return document
+        self.api = AdminApi(server, api_key, "retention", timeout=600)
 
     def run(self, rules: dict[str, int], package: str | None, dry_run: bool) -> dict[str, Any]:
-        return self._call("POST", "/run", json={**rules, "package": package, "dry_run": dry_run})
+        return self.api.call("POST", "/run", json={**rules, "package": package, "dry_run": dry_run})
 
     def show(self) -> dict[str, Any]:
-        return self._call("GET", "/policy")
+        return self.api.call("GET", "/policy")
 
     def set(self, package: str | None, rules: dict[str, int]) -> dict[str, Any]:
-        return self._call("PUT", "/policy", json={"package": package, "rules": rules})
+        return self.api.call("PUT", "/policy", json={"package": package, "rules": rules})
 
     def clear(self, package: str | None) -> dict[str, Any]:
-        return self._call("DELETE", "/policy", params={"package": package} if package else None)
+        return self.api.call("DELETE", "/policy", params={"package": package} if package else None)
 
     def pin(self, package_id: str, version: str) -> dict[str, str]:
-        return self._call("PUT", self._pin_path(package_id, version))
+        return self.api.call("PUT", self._pin_path(package_id, version))
 
     def unpin(self, package_id: str, version: str) -> dict[str, str]:
-        return self._call("DELETE", self._pin_path(package_id, version))
+        return self.api.call("DELETE", self._pin_path(package_id, version))
 
     @staticmethod
     def _pin_path(package_id: str, version: str) -> str:

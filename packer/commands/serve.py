@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from packer.commands import output_format_option, print_json, report_errors
-from packer.errors import BadInput, OperationFailed
+from packer.errors import BadInput
 
 SCOPES = ("read", "push", "admin")
 
@@ -162,42 +162,23 @@ class _Direct:
 
 
 class _Remote:
-    """Key administration through a feed's admin endpoints."""
+    """Key administration through a feed's admin endpoints under /api/octopack/keys."""
 
     def __init__(self, server: str, api_key: str | None) -> None:
-        if not api_key:
-            raise BadInput("--server needs an admin --api-key (or OCTOPACK_API_KEY)")
-        self.base = server.rstrip("/") + "/api/octopack/keys"
-        self.headers = {"X-Octopus-ApiKey": api_key}
+        from packer.client import AdminApi
 
-    def _call(self, method: str, url: str, **kwargs: Any) -> Any:
-        import requests
-
-        try:
-            response = requests.request(method, url, headers=self.headers, timeout=30, **kwargs)
-        except requests.RequestException as error:
-            raise OperationFailed(f"cannot reach {url}: {error}") from None
-        try:
-            document = response.json()
-        except ValueError:
-            document = None
-        if response.status_code >= 400:
-            message = (document or {}).get("ErrorMessage") if isinstance(document, dict) else None
-            raise OperationFailed(
-                f"{url} answered {response.status_code}: {message or response.reason}"
-            )
-        return document
+        self.api = AdminApi(server, api_key, "keys", timeout=30)
 
     def create(self, scope: str, name: str | None) -> dict[str, str]:
-        return self._call("POST", self.base, json={"scope": scope, "name": name})
+        return self.api.call("POST", json={"scope": scope, "name": name})
 
     def list(self) -> list[dict[str, str]]:
-        return self._call("GET", self.base)["keys"]
+        return self.api.call("GET")["keys"]
 
     def revoke(self, name: str) -> dict[str, str]:
         from urllib.parse import quote
 
-        return self._call("DELETE", f"{self.base}/{quote(name, safe='')}")
+        return self.api.call("DELETE", f"/{quote(name, safe='')}")
 
 
 def _target(storage: str | None, server: str | None, api_key: str | None) -> _Direct | _Remote:

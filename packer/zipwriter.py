@@ -31,6 +31,7 @@ LEVELS = ("none", "fast", "optimal")
 ZIP64_LIMIT = 0xFFFFFFFF
 ZIP64_COUNT_LIMIT = 0xFFFF
 WINDOW = 32 * 1024
+INLINE_BELOW = 16 << 10
 ENTRY_COST = 16 << 10  # budget charged per pending entry, so tiny files cannot pile up
 FAST_ISAL_LEVEL = 1
 FAST_SMALL = 4096
@@ -267,6 +268,25 @@ class _Unit:
     chunks: int = 0
 
 
+class _Deferred:
+    """A task the writing thread runs itself once it needs the result."""
+
+    def __init__(self, fn: Callable, *args: object) -> None:
+        self._call: tuple[Callable, tuple] | None = (fn, args)
+        self._value: object = None
+
+    def result(self) -> object:
+        if self._call is not None:
+            fn, args = self._call
+            self._call = None
+            self._value = fn(*args)
+        return self._value
+
+    def cancel(self) -> bool:
+        self._call = None
+        return True
+
+
 def default_pool(workers: int) -> Executor:
     """Threads: isal, libdeflate and zlib-ng release the GIL while they compress.
 
@@ -305,9 +325,15 @@ class ZipWriter:
         executor: Executor | None = None,
         digest: bool = False,
         central_in_memory: int = 4 << 20,
+        inline_below: int | None = None,
     ) -> None:
         self.out = out
         self.digest = digest
+        # batches of files this small on average are done by the writing thread itself, when
+        # it gets to them: handing tiny tasks to threads costs more GIL traffic than it saves
+        self.inline_below = (
+            (INLINE_BELOW if executor is None else 0) if inline_below is None else inline_below
+        )
         self.codec = codec_for(level, optimal_whole_limit)
         self.workers = workers or os.cpu_count() or 1
         self.chunk_size = chunk_size
@@ -360,15 +386,18 @@ class ZipWriter:
         if batch:
             yield _Unit(batch_size + ENTRY_COST * len(batch), batch)
 
-    def _submit(self, pool: Executor, unit: _Unit) -> Future:
+    def _submit(self, pool: Executor, unit: _Unit) -> Future | _Deferred:
         if unit.chunk is not None:
             _, offset, length = unit.chunk
             return pool.submit(_chunk_job, self.codec, unit.entries[0], offset, length)
+        count = len(unit.entries)
+        if (unit.cost - ENTRY_COST * count) < self.inline_below * count:
+            return _Deferred(_batch_job, self.codec, unit.entries, self.zip64)
         return pool.submit(_batch_job, self.codec, unit.entries, self.zip64)
 
     def write(self, entries: Iterable[ZipEntry]) -> ZipStats:
         """Compress and write every entry, then the central directory; return the stats."""
-        pending: deque[tuple[_Unit, Future]] = deque()
+        pending: deque[tuple[_Unit, Future | _Deferred]] = deque()
         in_flight = 0
         units = self._plan(entries)
         pool = self._executor or default_pool(self.workers)

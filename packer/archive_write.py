@@ -59,6 +59,7 @@ class SafeWriter:
         """Write below an existing, empty, resolved directory."""
         self.root = root
         self.root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC)
+        self.umask = current_umask()
         self._made: set[str] = set()  # folders that exist below root (made by us)
         self._dirs: list[ArchiveEntry] = []
         self._links: list[ArchiveEntry] = []
@@ -104,7 +105,7 @@ class SafeWriter:
     def write_file(self, entry: ArchiveEntry, chunks: Iterable[bytes]) -> int:
         """Stream chunks into a new file (never an existing one); return the bytes written."""
         self.ensure_parent(entry.name)
-        return write_new_file(self.root_fd, entry, chunks)
+        return write_new_file(self.root_fd, entry, chunks, self.umask)
 
     def copy_file(self, entry: ArchiveEntry, source_name: str) -> int:
         """Write a hard link entry as a copy of an earlier extracted regular file."""
@@ -132,22 +133,39 @@ class SafeWriter:
             os.utime(entry.name, times, dir_fd=root_fd, follow_symlinks=False)
 
 
-def write_new_file(root_fd: int, entry: ArchiveEntry, chunks: Iterable[bytes]) -> int:
+def write_new_file(
+    root_fd: int, entry: ArchiveEntry, chunks: Iterable[bytes], umask: int | None = None
+) -> int:
     """Create `entry.name` below `root_fd` (never an existing file or a link) from chunks.
 
-    One open, the writes, fchmod, futimens, close: nothing else per file. Safe to call from
-    several threads; the caller made the parent folders first.
+    One open, the writes, futimens, close, and fchmod only when the process `umask` (None:
+    unknown) would change the mode. Safe to call from several threads once the parent
+    folders exist.
     """
-    fd = os.open(entry.name, _FILE_FLAGS, 0o600, dir_fd=root_fd)
+    mode = file_mode(entry.mode)
+    fd = os.open(entry.name, _FILE_FLAGS, mode, dir_fd=root_fd)
     try:
         written = 0
         for chunk in chunks:
             written += _write_all(fd, chunk)
-        os.fchmod(fd, file_mode(entry.mode))
+        if umask is None or mode & umask:
+            os.fchmod(fd, mode)
         os.utime(fd, (entry.mtime, entry.mtime))
     finally:
         os.close(fd)
     return written
+
+
+def current_umask() -> int | None:
+    """Return the process umask without changing it (Linux /proc), or None when unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def _write_all(fd: int, chunk: bytes) -> int:

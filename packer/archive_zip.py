@@ -12,7 +12,7 @@ import stat
 import zipfile
 import zlib
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -43,7 +43,9 @@ __all__ = ["MAX_CENTRAL_DIRECTORY", "ZipReader", "is_opc_part"]
 
 CHUNK = 1 << 20
 MAX_SYMLINK_TARGET = 4096
-BACKLOG_PER_WORKER = 16
+BACKLOG_PER_WORKER = 4  # batches waiting per thread
+BATCH_FILES = 64
+BATCH_BYTES = 4 << 20
 _METHODS = {0: "stored", 8: "deflate", 9: "deflate64", 12: "bzip2", 14: "lzma"}
 _ZIP_ERRORS = (
     zipfile.BadZipFile,
@@ -127,30 +129,53 @@ class ZipReader:
                 break
             if entry.kind == "symlink":
                 writer.add_symlink(entry)
-        self._write_files(writer.root_fd, chosen)
+        self._write_files(writer, chosen)
         if failure is not None:
             raise failure
 
-    def _write_files(self, root_fd: int, chosen: list[int]) -> None:
-        """Write the chosen file entries from a few threads; raise the first failure."""
+    def _write_files(self, writer: SafeWriter, chosen: list[int]) -> None:
+        """Write the chosen file entries from a few threads; raise the first failure.
+
+        Files go in batches of one folder each, so two threads seldom create files in the
+        same folder at once (the kernel serialises that) and the pool costs little per file.
+        """
         fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
         try:
             with OrderedPool(self.workers, self.workers * BACKLOG_PER_WORKER) as pool:
+                batch: list[int] = []
+                folder, size = "", 0
                 for index in chosen:
-                    if self._entries[index].kind == "file":
-                        pool.submit(self._write_member, root_fd, fd, index)
+                    entry = self._entries[index]
+                    if entry.kind != "file":
+                        continue
+                    parent = entry.name.rpartition("/")[0]
+                    if batch and (
+                        parent != folder or len(batch) >= BATCH_FILES or size > BATCH_BYTES
+                    ):
+                        pool.submit(self._write_batch, writer, fd, batch)
+                        batch, size = [], 0
+                    batch.append(index)
+                    folder, size = parent, size + entry.size
+                if batch:
+                    pool.submit(self._write_batch, writer, fd, batch)
                 pool.wait()
         finally:
             os.close(fd)
 
-    def _write_member(self, root_fd: int, fd: int, index: int) -> None:
-        """Write one file entry (runs on a pool thread), trusting no declared size."""
+    def _write_batch(self, writer: SafeWriter, fd: int, batch: list[int]) -> None:
+        """Write some file entries in archive order (runs on a pool thread)."""
+        for index in batch:
+            self._write_member(writer, fd, index)
+
+    def _write_member(self, writer: SafeWriter, fd: int, index: int) -> None:
+        """Write one file entry, trusting no declared size."""
         entry = self._entries[index]
         if self._csizes[index] <= CHUNK and entry.size <= CHUNK and self._methods[index] < 9:
             data = self._small_member(fd, index, entry)
-            write_new_file(root_fd, entry, (data,) if data else ())
+            chunks: Iterable[bytes] = (data,) if data else ()
         else:
-            write_new_file(root_fd, entry, self._checked(self._decoded(fd, index), entry, index))
+            chunks = self._checked(self._decoded(fd, index), entry, index)
+        write_new_file(writer.root_fd, entry, chunks, writer.umask)
 
     def _small_member(self, fd: int, index: int, entry: ArchiveEntry) -> bytes:
         """Read and check a stored or deflated entry of at most CHUNK bytes in one go."""

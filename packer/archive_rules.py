@@ -19,10 +19,9 @@ MAX_LINK_HOPS = 40
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile("[\x01-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile("[\udc80-\udcff]")
-# Anything the full check below must look at; a name without any of it is already clean.
-_SUSPECT = re.compile(
-    "[\x00-\x1f\x7f-\x9f\\\\\udc80-\udcff]|//|^/|^[A-Za-z]:|(?:^|/)\\.\\.?(?:/|$)"
-)
+# Characters the full check below must look at; a name without them (and without `//`,
+# `.` or `..` segments, a leading `/` or `X:`) is already clean.
+_SUSPECT_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\\\\\udc80-\udcff]")
 _SHORT_SEGMENT = MAX_SEGMENT_BYTES // 4  # at most 4 UTF-8 bytes per character
 
 
@@ -71,13 +70,28 @@ def normalize_name(raw: str) -> str | None:
     Leading `./` segments (as `tar -C dir .` writes) and a trailing `/` are dropped.
     """
     name = raw.rstrip("/") if raw.endswith("/") else raw
-    if name and _SUSPECT.search(name) is None:
-        if len(name) <= _SHORT_SEGMENT or all(
-            len(s) <= _SHORT_SEGMENT or len(s.encode("utf-8")) <= MAX_SEGMENT_BYTES
-            for s in name.split("/")
-        ):
-            return name  # the common case: nothing to refuse, nothing to drop
+    if _looks_clean(name):
+        return name  # the common case: nothing to refuse, nothing to drop
     return _normalize_slowly(raw)
+
+
+def _looks_clean(name: str) -> bool:
+    """Cheaply tell a name the full check would return unchanged (False: ask it)."""
+    if not name or name[0] == "/" or name[1:2] == ":" or "//" in name:
+        return False
+    if _SUSPECT_CHARACTER.search(name) is not None:
+        return False
+    segments = None
+    if name[0] == "." or "/." in name:
+        segments = name.split("/")
+        if "." in segments or ".." in segments:
+            return False
+    if len(name) <= _SHORT_SEGMENT:
+        return True
+    segments = segments or name.split("/")
+    return max(map(len, segments)) <= _SHORT_SEGMENT or all(
+        len(s.encode("utf-8")) <= MAX_SEGMENT_BYTES for s in segments
+    )
 
 
 def _normalize_slowly(raw: str) -> str | None:

@@ -201,8 +201,12 @@ _name_part = st.sampled_from(
         "\udc80",
         "a.b",
         "...",
+        ".hidden",
+        "1:",
+        "a:b",
         "x" * 70,
-        "é" * 130,
+        "é" * 127,
+        "é" * 128,
     ]
 )
 
@@ -229,3 +233,21 @@ def test_extraction_writes_nothing_outside_with_a_descriptor_per_root(tmp_path: 
     extract_archive(tmp_path / "t.zip", None, tmp_path / "out")
     assert len(os.listdir("/proc/self/fd")) == before  # every descriptor closed
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "t.zip"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o000])
+def test_modes_are_the_archives_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    path = tmp_path / "modes.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, mode in (("run.sh", 0o755), ("read.txt", 0o644), ("own.key", 0o600)):
+            info = zipfile.ZipInfo(name)
+            info.create_system = 3
+            info.external_attr = (0o100000 | mode) << 16
+            archive.writestr(info, b"x")
+    before = os.umask(umask)
+    try:
+        extract_archive(path, None, tmp_path / "out")
+    finally:
+        os.umask(before)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "out").iterdir()}
+    assert modes == {"run.sh": 0o755, "read.txt": 0o644, "own.key": 0o600}

@@ -10,18 +10,15 @@ from __future__ import annotations
 import os
 import stat
 import zipfile
-import zlib
 from array import array
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 from urllib.parse import unquote
-
-import zipfile_deflate64  # noqa: F401  (teaches zipfile to read Deflate64, method 9)
 
 from packer.archive_pool import OrderedPool, default_workers
 from packer.archive_rules import ArchiveEntry, ArchiveInfo, EntryChecker, Limits, normalize_name
 from packer.archive_rules import refuse as refuse_entry
 from packer.archive_write import SafeWriter, write_new_file
+from packer.archive_zipdata import ZIP_ERRORS, Member, member_chunks, open_member
 from packer.archive_zipdir import (
     MAX_CENTRAL_DIRECTORY,
     CentralDirectory,
@@ -32,30 +29,13 @@ from packer.archive_zipdir import (
 from packer.errors import UnsafeArchive
 from packer.nuspec import parse_nuspec
 
-try:  # ISA-L inflates two to three times faster than zlib, and releases the GIL too
-    from isal import isal_zlib as _inflater
-    from isal.igzip_lib import IsalError
-except ImportError:  # pragma: no cover - isal is a declared dependency
-    _inflater = zlib  # type: ignore[no-redef]
-    IsalError = zlib.error  # type: ignore[misc,assignment]
-
 __all__ = ["MAX_CENTRAL_DIRECTORY", "ZipReader", "is_opc_part"]
 
-CHUNK = 1 << 20
 MAX_SYMLINK_TARGET = 4096
 BACKLOG_PER_WORKER = 4  # batches waiting per thread
 BATCH_FILES = 64
 BATCH_BYTES = 4 << 20
 _METHODS = {0: "stored", 8: "deflate", 9: "deflate64", 12: "bzip2", 14: "lzma"}
-_ZIP_ERRORS = (
-    zipfile.BadZipFile,
-    zlib.error,
-    IsalError,
-    EOFError,
-    OSError,
-    ValueError,
-    NotImplementedError,
-)
 _OPC_PREFIXES = ("_rels/", "package/")
 
 
@@ -169,86 +149,20 @@ class ZipReader:
 
     def _write_member(self, writer: SafeWriter, fd: int, index: int) -> None:
         """Write one file entry, trusting no declared size."""
+        chunks = member_chunks(fd, self.path, self._member(index))
+        write_new_file(writer.root_fd, self._entries[index], chunks, writer.umask)
+
+    def _member(self, index: int) -> Member:
+        """Return where a validated entry's data is and what its headers promise."""
         entry = self._entries[index]
-        if self._csizes[index] <= CHUNK and entry.size <= CHUNK and self._methods[index] < 9:
-            data = self._small_member(fd, index, entry)
-            chunks: Iterable[bytes] = (data,) if data else ()
-        else:
-            chunks = self._checked(self._decoded(fd, index), entry, index)
-        write_new_file(writer.root_fd, entry, chunks, writer.umask)
-
-    def _small_member(self, fd: int, index: int, entry: ArchiveEntry) -> bytes:
-        """Read and check a stored or deflated entry of at most CHUNK bytes in one go."""
-        declared = entry.size
-        try:
-            data = _read_exact(fd, self._starts[index], self._csizes[index])
-            if self._methods[index] == zipfile.ZIP_DEFLATED:
-                inflater = _inflater.decompressobj(-zlib.MAX_WBITS)
-                data = inflater.decompress(data, declared + 1)
-                if len(data) <= declared and not inflater.eof:
-                    raise zlib.error("the deflate stream ends early (truncated or corrupt)")
-            crc = _inflater.crc32(data) if len(data) <= declared else 0
-        except _ZIP_ERRORS as error:
-            raise self._corrupt(entry, error) from None
-        self._check_data(entry, len(data), crc, index)
-        return data
-
-    def _check_data(self, entry: ArchiveEntry, seen: int, crc: int, index: int) -> None:
-        """Refuse an entry whose data is longer or shorter than declared, or fails its CRC."""
-        if seen > entry.size:
-            raise refuse_entry(
-                entry.name, f"holds more data than its declared size of {entry.size} bytes"
-            )
-        if seen != entry.size:
-            raise refuse_entry(entry.name, f"holds {seen} bytes, not {entry.size} as declared")
-        if crc != self._crcs[index]:
-            raise UnsafeArchive(f"entry {entry.name!r} of {self.path.name} is corrupt: Bad CRC-32")
-
-    def _checked(self, chunks: Iterator[bytes], entry: ArchiveEntry, index: int) -> Iterator[bytes]:
-        """Pass chunks on, stopping as soon as they exceed the declared size.
-
-        The declared sizes were checked against the limits, so staying within each one
-        keeps the total within the limit too.
-        """
-        seen = 0
-        crc = 0
-        try:
-            for chunk in chunks:
-                seen += len(chunk)
-                if seen > entry.size:
-                    break
-                crc = _inflater.crc32(chunk, crc)
-                yield chunk
-        except _ZIP_ERRORS as error:
-            raise self._corrupt(entry, error) from None
-        self._check_data(entry, seen, crc, index)
-
-    def _decoded(self, fd: int, index: int) -> Iterator[bytes]:
-        """Yield an entry's uncompressed bytes; stored and deflate are decoded here, so data
-        beyond the declared size is seen (zipfile silently cuts it off)."""
-        start, length, method = self._starts[index], self._csizes[index], self._methods[index]
-        if method == zipfile.ZIP_STORED:
-            yield from _span(fd, start, length)
-        elif method == zipfile.ZIP_DEFLATED:
-            yield from _inflate(_span(fd, start, length), self._entries[index].size)
-        else:
-            with open(self.path, "rb") as raw, self._open_member(raw, index) as member:
-                yield from iter(lambda: member.read(CHUNK), b"")
-
-    def _open_member(self, raw, index: int) -> zipfile.ZipExtFile:  # type: ignore[no-untyped-def]
-        """Open a validated entry through zipfile's decoders (Deflate64, bzip2, LZMA)."""
-        entry = self._entries[index]
-        info = zipfile.ZipInfo(entry.name)
-        info.compress_type = self._methods[index]
-        info.compress_size = self._csizes[index]
-        info.file_size = entry.size
-        info.CRC = self._crcs[index]
-        raw.seek(self._starts[index])
-        return zipfile.ZipExtFile(raw, "r", info)
-
-    def _corrupt(self, entry: ArchiveEntry, error: BaseException) -> UnsafeArchive:
-        """Describe an entry whose data cannot be decoded."""
-        return UnsafeArchive(f"entry {entry.name!r} of {self.path.name} is corrupt: {error}")
+        return Member(
+            entry.name,
+            entry.size,
+            self._starts[index],
+            self._csizes[index],
+            self._crcs[index],
+            self._methods[index],
+        )
 
     def _directory(self, fd: int, checker: EntryChecker) -> CentralDirectory:
         """Read the central directory, refusing a declared entry count over the limit first."""
@@ -265,7 +179,7 @@ class ZipReader:
                     f"the limit of {MAX_CENTRAL_DIRECTORY} bytes"
                 )
             return read_central_directory(fd, end)
-        except _ZIP_ERRORS as error:
+        except ZIP_ERRORS as error:
             raise UnsafeArchive(
                 f"{self.path.name} is not a valid zip archive (truncated or corrupt): {error}"
             ) from None
@@ -295,17 +209,19 @@ class ZipReader:
         raw = directory.names[index]
         if directory.usizes[index] > MAX_SYMLINK_TARGET:
             raise refuse_entry(raw, f"symlink target longer than {MAX_SYMLINK_TARGET} bytes")
-        info = zipfile.ZipInfo(raw)
-        info.compress_type = directory.methods[index]
-        info.compress_size = directory.csizes[index]
-        info.file_size = directory.usizes[index]
-        info.CRC = directory.crcs[index]
+        member = Member(
+            raw,
+            directory.usizes[index],
+            directory.starts[index],
+            directory.csizes[index],
+            directory.crcs[index],
+            directory.methods[index],
+        )
         try:
             with open(fd, "rb", closefd=False) as stream:
-                stream.seek(directory.starts[index])
-                with zipfile.ZipExtFile(stream, "r", info) as member:
-                    data = member.read(MAX_SYMLINK_TARGET + 1)
-        except _ZIP_ERRORS as error:
+                with open_member(stream, member) as opened:
+                    data = opened.read(MAX_SYMLINK_TARGET + 1)
+        except ZIP_ERRORS as error:
             raise UnsafeArchive(
                 f"symlink {raw!r} of {self.path.name} is corrupt: {error}"
             ) from None
@@ -329,53 +245,17 @@ class ZipReader:
         if entry.size > cap:
             raise UnsafeArchive(f"nuspec {entry.name!r} is {entry.size} bytes, over {cap}")
         self._entries = result.entries
+        member = self._member(index)
         try:
-            with open(fd, "rb", closefd=False) as raw, self._open_member(raw, index) as member:
-                data = member.read(cap + 1)
-        except _ZIP_ERRORS as error:
+            with open(fd, "rb", closefd=False) as raw, open_member(raw, member) as opened:
+                data = opened.read(cap + 1)
+        except ZIP_ERRORS as error:
             raise UnsafeArchive(f"nuspec {entry.name!r} is corrupt: {error}") from None
         try:
             result.nuspec = parse_nuspec(data, cap)
         except UnsafeArchive as error:  # a DTD, entities, oversize: say which file
             raise refuse_entry(entry.name, str(error)) from None
         result.nuspec_name = entry.name
-
-
-def _read_exact(fd: int, start: int, length: int) -> bytes:
-    """Read `length` bytes at `start`; refuse a file that ends first."""
-    data = os.pread(fd, length, start)
-    if len(data) < length:
-        raise zipfile.BadZipFile("unexpected end of file inside the entry's data")
-    return data
-
-
-def _span(fd: int, start: int, length: int) -> Iterator[bytes]:
-    """Yield `length` bytes of the file from `start`, in chunks; refuse a short file."""
-    while length > 0:
-        step = min(CHUNK, length)
-        chunk = _read_exact(fd, start, step)
-        start += step
-        length -= step
-        yield chunk
-
-
-def _inflate(compressed: Iterator[bytes], declared: int) -> Iterator[bytes]:
-    """Inflate raw deflate in bounded steps, yielding at most one byte past `declared`."""
-    inflater = _inflater.decompressobj(-zlib.MAX_WBITS)
-    produced = 0
-    for chunk in compressed:
-        data = chunk
-        while data and not inflater.eof:
-            out = inflater.decompress(data, CHUNK)
-            data = inflater.unconsumed_tail
-            produced += len(out)
-            yield out
-            if produced > declared:
-                return  # the caller refuses; never inflate further
-        if inflater.eof:
-            break
-    if not inflater.eof:
-        raise zlib.error("the deflate stream ends early (truncated or corrupt)")
 
 
 def is_opc_part(name: str) -> bool:

@@ -18,6 +18,7 @@ from packer.collect import EPOCH_1980, TEMP_PREFIX, SourceFile, Tally, find_scri
 from packer.errors import BadInput, PackerError
 from packer.identity import package_filename, validate_id
 from packer.versioning import parse_version
+from packer.walkproc import stream_files
 from packer.zipwriter import LEVELS, ZipEntry, write_zip
 
 if TYPE_CHECKING:
@@ -115,33 +116,37 @@ def pack(
     final = os.path.join(out_dir, package_filename(package_id, version_text, fmt))
     if os.path.exists(final) and not options.overwrite:
         raise BadInput(f"{final} already exists; pass --overwrite to replace it")
-    files = iter_files(
+    walk = iter_files(
         options.base_path,
         tuple(options.includes),
         tuple(options.excludes),
         skip=_skip_paths(out_dir, final),
         mtime=None if options.keep_timestamps else source_date_epoch(env),
     )
-    tally = Tally()
-    warnings: list[str] = []
-    if fmt == "nupkg":
-        collected = list(files)
-        kept, meta = _nupkg_metadata(options, collected, version_text, release_notes, warnings)
-        for item in kept:
-            tally.add(item)
-        entries: Iterable[ZipEntry] = _nupkg_entries(kept, meta, source_date_epoch(env))
-    else:
-        entries = _entries(files, tally)
+    files = stream_files(walk)  # walked by a child process, beside the compression
+    try:
+        tally = Tally()
+        warnings: list[str] = []
+        if fmt == "nupkg":
+            collected = list(files)
+            kept, meta = _nupkg_metadata(options, collected, version_text, release_notes, warnings)
+            for item in kept:
+                tally.add(item)
+            entries: Iterable[ZipEntry] = _nupkg_entries(kept, meta, source_date_epoch(env))
+        else:
+            entries = _entries(files, tally)
 
-    def check_found() -> None:
-        if not tally.files:
-            raise BadInput(f"nothing to pack: no file under {options.base_path} matched")
+        def check_found() -> None:
+            if not tally.files:
+                raise BadInput(f"nothing to pack: no file under {options.base_path} matched")
 
-    size, digest = _write_atomically(out_dir, final, options.overwrite, fmt, entries, options,
-                                     writer_options or {}, check_found)  # fmt: skip
-    scripts, script_warnings = find_scripts(tally.script_like)
-    return PackResult(final, package_id, version_text, version.normalized, fmt, size, digest,
-                      tally.files, scripts, script_warnings + warnings)  # fmt: skip
+        size, digest = _write_atomically(out_dir, final, options.overwrite, fmt, entries, options,
+                                         writer_options or {}, check_found)  # fmt: skip
+        scripts, script_warnings = find_scripts(tally.script_like)
+        return PackResult(final, package_id, version_text, version.normalized, fmt, size, digest,
+                          tally.files, scripts, script_warnings + warnings)  # fmt: skip
+    finally:
+        files.close()  # type: ignore[attr-defined]  # reaps the walker process on every path
 
 
 def _release_notes(options: PackOptions) -> str | None:

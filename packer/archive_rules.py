@@ -154,6 +154,8 @@ class EntryChecker:
         """Check one entry (name already normalised) against the rules seen so far."""
         self.check_count(len(self.entries) + 1)
         key = entry.name.casefold()
+        if key == entry.name:
+            key = entry.name  # share the string: most names are lower case already
         found = self._index.get(key)
         if found is not None:
             other = self.entries[found]

@@ -3,8 +3,10 @@ a file name or time, so the same tree gives the same bytes."""
 
 from __future__ import annotations
 
+import queue
 import struct
 import tarfile
+import threading
 from collections.abc import Iterable
 from typing import BinaryIO
 
@@ -19,7 +21,11 @@ _BUFFER = 1 << 20
 
 
 class GzipStream:
-    """A write-only gzip member around a raw deflate stream, with a fixed header."""
+    """A write-only gzip member around a raw deflate stream, with a fixed header.
+
+    Deflate runs on its own thread (ISA-L and zlib-ng release the GIL) while tarfile builds
+    the next records; the pieces and their order are the same as inline, so are the bytes.
+    """
 
     def __init__(self, out: BinaryIO, level: str) -> None:
         self.out = out
@@ -35,7 +41,11 @@ class GzipStream:
         self._size = 0
         self._pending: list[bytes] = []
         self._pending_size = 0
+        self._error: BaseException | None = None
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
         out.write(_GZIP_HEADER)
+        self._thread = threading.Thread(target=self._run, name="gzip", daemon=True)
+        self._thread.start()
 
     def write(self, data: bytes) -> int:
         """Buffer data and deflate it in large pieces (tarfile writes 10 KiB records)."""
@@ -46,22 +56,59 @@ class GzipStream:
         return len(data)
 
     def _drain(self) -> None:
+        if self._error is not None:
+            raise self._error
         data = b"".join(self._pending)
         self._pending, self._pending_size = [], 0
-        self._crc = isal_zlib.crc32(data, self._crc)
-        self._size += len(data)
-        self.out.write(self._comp.compress(data))
+        self._queue.put(data)
+
+    def _run(self) -> None:
+        """The compressing thread: CRC, deflate and write each piece in order."""
+        try:
+            while (data := self._queue.get()) is not None:
+                if self._error is None:
+                    self._crc = isal_zlib.crc32(data, self._crc)
+                    self._size += len(data)
+                    self.out.write(self._comp.compress(data))
+        except BaseException as error:  # handed to the writer on its next call
+            self._error = error
+            while self._queue.get() is not None:  # keep the producer from blocking
+                pass
 
     def close(self) -> None:
         """Finish the deflate stream and write the gzip trailer (CRC-32, size mod 2**32)."""
         self._drain()
+        self._stop()
+        if self._error is not None:
+            raise self._error
         self.out.write(self._comp.flush())
         self.out.write(struct.pack("<II", self._crc, self._size & 0xFFFFFFFF))
+
+    def abort(self) -> None:
+        """Stop the compressing thread after a failure; what was written is discarded."""
+        self._error = self._error or OperationFailed("packing was interrupted")
+        self._stop()
+
+    def _stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
 
 
 def write_tar_gz(out: BinaryIO, entries: Iterable[ZipEntry], level: str = "fast") -> int:
     """Write entries (in archive order) as a pax tar inside gzip; return the entry count."""
     gz = GzipStream(out, level)
+    try:
+        count = _write_tar(gz, entries)
+    except BaseException:
+        gz.abort()
+        raise
+    gz.close()
+    return count
+
+
+def _write_tar(gz: GzipStream, entries: Iterable[ZipEntry]) -> int:
+    """Write the entries as pax tar records into the gzip stream; return the entry count."""
     count = 0
     with tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
         for entry in entries:
@@ -89,7 +136,6 @@ def write_tar_gz(out: BinaryIO, entries: Iterable[ZipEntry], level: str = "fast"
                 raise BadInput(f"cannot read {entry.path}: {error.strerror or error}") from error
             except tarfile.ReadError as error:
                 raise OperationFailed(f"{entry.path} changed while it was being packed") from error
-    gz.close()
     return count
 
 

@@ -261,17 +261,19 @@ def compare_feeds(
     rounds: int,
     warmup: int = 10,
     floors: tuple[Callable[[], object], Callable[[], object]] | None = None,
+    **feed_config: object,
 ) -> tuple[FeedSample, FeedSample]:
     """Serve both storages at once and alternate versions queries between them.
 
     `floors` (optional) are timed in the same rounds: the backend's own cost per feed.
+    `feed_config` goes to the feeds (cache_max_age=0 measures every query uncached).
     """
     from tests.helpers.feed_server import running_feed
 
     quiet_request_logs()
     samples = (FeedSample(counts[0]), FeedSample(counts[1]))
     with ExitStack() as stack:
-        feeds = [stack.enter_context(running_feed(s)) for s in storages]
+        feeds = [stack.enter_context(running_feed(s, **feed_config)) for s in storages]
         sessions = [stack.enter_context(requests.Session()) for _ in feeds]
         for feed, session, sample in zip(feeds, sessions, samples, strict=True):
             before = sum(feed.storage.calls.values())
@@ -297,7 +299,15 @@ def quiet_request_logs() -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 
-def measure_versions_disk(small: int, large: int, rounds: int) -> VersionsResult:
+# The response cache answers repeated queries after one marker check; with it off, every
+# query lists the package's own prefix: both must stay flat as the feed grows.
+CACHE_MODES: tuple[tuple[str, dict[str, object]], ...] = (
+    ("", {}),
+    (", cache off", {"cache_max_age": 0}),
+)
+
+
+def measure_versions_disk(small: int, large: int, rounds: int) -> list[VersionsResult]:
     """Compare the versions query on disk feeds of `small` and `large` packages."""
     from storage.disk import DiskStorage
 
@@ -306,12 +316,15 @@ def measure_versions_disk(small: int, large: int, rounds: int) -> VersionsResult
         fill_disk(roots[0], small)
         seconds = fill_disk(roots[1], large)
         storages = (DiskStorage(roots[0]), DiskStorage(roots[1]))
-        samples = compare_feeds(storages, (small, large), rounds)
-    objects = large * VERSIONS_PER_PACKAGE * 2
-    return VersionsResult("disk", samples[0], samples[1], seconds, objects)
+        objects = large * VERSIONS_PER_PACKAGE * 2
+        results = []
+        for label, config in CACHE_MODES:
+            samples = compare_feeds(storages, (small, large), rounds, **config)
+            results.append(VersionsResult(f"disk{label}", *samples, seconds, objects))
+    return results
 
 
-def measure_versions_s3(small: int, large: int, rounds: int) -> VersionsResult:
+def measure_versions_s3(small: int, large: int, rounds: int) -> list[VersionsResult]:
     """Compare the versions query on S3 feeds (moto on loopback) of `small` and `large` packages."""
     from storage.s3 import S3Storage
     from tests.helpers.moto_server import create_bucket, moto_s3_endpoint, s3_client
@@ -328,9 +341,12 @@ def measure_versions_s3(small: int, large: int, rounds: int) -> VersionsResult:
             functools.partial(client.list_objects_v2, Bucket=b, Prefix=prefix, MaxKeys=1000)
             for b in buckets
         )
-        samples = compare_feeds(storages, (small, large), rounds, floors=floors)  # type: ignore[arg-type]
-    objects = large * VERSIONS_PER_PACKAGE * 2
-    return VersionsResult("s3", samples[0], samples[1], seconds, objects)
+        objects = large * VERSIONS_PER_PACKAGE * 2
+        results = []
+        for label, config in CACHE_MODES:
+            samples = compare_feeds(storages, (small, large), rounds, floors=floors, **config)  # type: ignore[arg-type]
+            results.append(VersionsResult(f"s3{label}", *samples, seconds, objects))
+    return results
 
 
 # -- throughput -------------------------------------------------------------------------
@@ -599,9 +615,9 @@ def _versions(scale: Scale) -> list[Row]:
         (measure_versions_disk, scale.disk_packages),
         (measure_versions_s3, scale.s3_packages),
     ):
-        result = measure(10, large, scale.rounds)
-        result.print()
-        rows.extend(result.rows())
+        for result in measure(10, large, scale.rounds):
+            result.print()
+            rows.extend(result.rows())
     return rows
 
 

@@ -25,17 +25,20 @@ def _check_rows(rows: list[tuple[str, str, str, str]]) -> None:
 
 
 def test_versions_on_disk_yields_latencies_and_call_counts() -> None:
-    result = bench_feed.measure_versions_disk(small=2, large=3, rounds=5)
-    for sample in (result.small, result.large):
-        assert sample.items == bench_feed.VERSIONS_PER_PACKAGE
-        assert len(sample.seconds) == 5 and all(s > 0 for s in sample.seconds)
-        assert sample.calls_per_query > 0
-    assert result.objects_written == 3 * bench_feed.VERSIONS_PER_PACKAGE * 2
-    _check_rows(result.rows())
+    cached, uncached = bench_feed.measure_versions_disk(small=2, large=3, rounds=5)
+    for result in (cached, uncached):
+        for sample in (result.small, result.large):
+            assert sample.items == bench_feed.VERSIONS_PER_PACKAGE
+            assert len(sample.seconds) == 5 and all(s > 0 for s in sample.seconds)
+            assert sample.calls_per_query > 0
+        assert result.objects_written == 3 * bench_feed.VERSIONS_PER_PACKAGE * 2
+        _check_rows(result.rows())
+    # with the cache off every query lists the package again: more calls than a marker check
+    assert uncached.large.calls_per_query > cached.large.calls_per_query
 
 
 def test_versions_on_moto_s3_yields_latencies_and_the_backend_floor() -> None:
-    result = bench_feed.measure_versions_s3(small=2, large=3, rounds=3)
+    result, _uncached = bench_feed.measure_versions_s3(small=2, large=3, rounds=3)
     assert result.large.items == bench_feed.VERSIONS_PER_PACKAGE
     assert len(result.large.floor_seconds) == 3
     assert result.small.calls_per_query >= 1

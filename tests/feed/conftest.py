@@ -5,27 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.helpers.clock import FixedClock
 from tests.helpers.feed_server import RunningFeed, running_feed
 from tests.helpers.moto_server import create_bucket, moto_s3_endpoint
-
-
-class FixedClock:
-    """A clock tests move by hand, so Published values are exact."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float = 1.0) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @dataclass

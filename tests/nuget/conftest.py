@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
+import http.client
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
 from storage import open_storage
+from tests.helpers.clock import FixedClock
 from tests.helpers.feed_server import ADMIN_KEY, RunningFeed, running_feed
 from tests.helpers.moto_server import create_bucket, moto_s3_endpoint
 from tests.nuget.packages import make_package
-
-
-class FixedClock:
-    """A clock tests move by hand, so Published values are exact."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float = 1.0) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @dataclass
@@ -106,3 +95,35 @@ def v3_push(
 def seed(feed: RunningFeed, path: Path) -> None:
     """Add a package straight through the repository core (fast test setup)."""
     feed.repository.add_package(path, path.name)
+
+
+def chunked_push(
+    url: str,
+    path: Path,
+    route: str = "/v3/package",
+    chunk_size: int = 4096,
+    boundary: str = "octopack-chunked",
+    timeout: float = 60,
+) -> tuple[int, bytes]:
+    """PUT a nupkg as the NuGet client does: multipart, chunked, no Content-Length."""
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="package"; '
+        'filename="package.nupkg"\r\nContent-Type: application/octet-stream\r\n\r\n'
+    ).encode()
+    body = head + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        connection.putrequest("PUT", route)
+        connection.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+        connection.putheader("Transfer-Encoding", "chunked")
+        connection.putheader("X-NuGet-ApiKey", ADMIN_KEY)
+        connection.endheaders()
+        for start in range(0, len(body), chunk_size):
+            chunk = body[start : start + chunk_size]
+            connection.send(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+        connection.send(b"0\r\n\r\n")
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import http.client
 import io
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 import requests
 
 from tests.feed.packages import make_zip
 from tests.helpers.feed_server import ADMIN_KEY, RunningFeed, running_feed
-from tests.nuget.conftest import Packer, seed, v3_push
+from tests.nuget.conftest import Packer, chunked_push, seed, v3_push
 from tests.nuget.packages import sign
 
 
@@ -211,26 +209,15 @@ def test_publish_with_chunked_body_and_no_content_length(
     disk_feed: RunningFeed, nupkg: Packer
 ) -> None:
     path = nupkg("Acme.Chunked", "1.0.0")
-    boundary = "----octopackboundary"
-    head = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="package"; '
-        'filename="package.nupkg"\r\nContent-Type: application/octet-stream\r\n\r\n'
-    ).encode()
-    body = head + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
-    parts = urlsplit(disk_feed.url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    connection.putrequest("PUT", "/v3/package/")
-    connection.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
-    connection.putheader("Transfer-Encoding", "chunked")
-    connection.putheader("X-NuGet-ApiKey", ADMIN_KEY)
-    connection.endheaders()
-    for start in range(0, len(body), 1000):
-        chunk = body[start : start + 1000]
-        connection.send(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
-    connection.send(b"0\r\n\r\n")
-    response = connection.getresponse()
-    assert response.status == 201, response.read()
-    connection.close()
+    status, body = chunked_push(
+        disk_feed.url,
+        path,
+        route="/v3/package/",
+        chunk_size=1000,
+        boundary="----octopackboundary",
+        timeout=30,
+    )
+    assert status == 201, body
     record = disk_feed.repository.get("Acme.Chunked", "1.0.0")
     assert record.size == path.stat().st_size
 

@@ -25,7 +25,7 @@ from packer.errors import UnsafeArchive
 from tests.deploy.conftest import journal
 from tests.deploy.packages import nuspec, write_zip
 from tests.helpers.feed_server import running_feed
-from tests.helpers.hostile import HOSTILE_CASES
+from tests.helpers.hostile import HOSTILE_CASES, tar_info
 
 Builder = Callable[[Path], Path]
 
@@ -56,14 +56,6 @@ def _tar_entries(path: Path, members: list[tarfile.TarInfo], data: dict[str, byt
                 member.size = len(payload)
             archive.addfile(member, io.BytesIO(payload) if payload is not None else None)
     return path
-
-
-def tar_member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
-    member = tarfile.TarInfo(name)
-    member.type = kind
-    member.linkname = link
-    member.mode = 0o644
-    return member
 
 
 def tar_case(*members: tarfile.TarInfo, data: dict[str, bytes] | None = None) -> Builder:
@@ -168,28 +160,28 @@ CASES: dict[str, tuple[Builder, str]] = {
         "more than one .nuspec",
     ),
     "nupkg nuspec with DTD": (lambda d: _nupkg(d, {"Evil.nuspec": DTD}), "DTD"),
-    "tar absolute path": (tar_case(tar_member("/etc/cron.d/evil")), "'/etc/cron.d/evil'"),
-    "tar dot-dot": (tar_case(tar_member("../../evil")), "'../../evil'"),
+    "tar absolute path": (tar_case(tar_info("/etc/cron.d/evil")), "'/etc/cron.d/evil'"),
+    "tar dot-dot": (tar_case(tar_info("../../evil")), "'../../evil'"),
     "tar symlink escape": (
-        tar_case(tar_member("link", tarfile.SYMTYPE, "/etc")),
+        tar_case(tar_info("link", tarfile.SYMTYPE, "/etc")),
         "'link': symlink to absolute path",
     ),
     "tar file through symlink": (
-        tar_case(tar_member("out", tarfile.SYMTYPE, ".."), tar_member("out/evil.txt")),
+        tar_case(tar_info("out", tarfile.SYMTYPE, ".."), tar_info("out/evil.txt")),
         "out",
     ),
     "tar hardlink outside": (
-        tar_case(tar_member("hl", tarfile.LNKTYPE, "/etc/passwd")),
+        tar_case(tar_info("hl", tarfile.LNKTYPE, "/etc/passwd")),
         "'hl': hard link target",
     ),
     "tar hardlink to later entry": (
-        tar_case(tar_member("hl", tarfile.LNKTYPE, "later.txt"), tar_member("later.txt")),
+        tar_case(tar_info("hl", tarfile.LNKTYPE, "later.txt"), tar_info("later.txt")),
         "'hl': hard link to 'later.txt'",
     ),
-    "tar char device": (tar_case(tar_member("null", tarfile.CHRTYPE)), "'null': device files"),
-    "tar fifo": (tar_case(tar_member("fifo", tarfile.FIFOTYPE)), "'fifo': FIFOs"),
+    "tar char device": (tar_case(tar_info("null", tarfile.CHRTYPE)), "'null': device files"),
+    "tar fifo": (tar_case(tar_info("fifo", tarfile.FIFOTYPE)), "'fifo': FIFOs"),
     "tar case duplicate": (
-        tar_case(tar_member("Readme"), tar_member("README")),
+        tar_case(tar_info("Readme"), tar_info("README")),
         "'README': duplicate name",
     ),
 }

@@ -327,7 +327,7 @@ def _tar(path: Path, members: list[tuple[tarfile.TarInfo, bytes | None]], mode: 
     return path
 
 
-def _info(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
+def tar_info(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
     """A tar header of a given type."""
     info = tarfile.TarInfo(name)
     info.type = kind
@@ -338,25 +338,25 @@ def _info(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.T
 
 def tar_dotdot(path: Path) -> tuple[Path, str]:
     """A tar member that climbs out (tar slip)."""
-    return _tar(path, [(_info("../evil.txt"), b"evil")], "w:gz"), "'..' segment"
+    return _tar(path, [(tar_info("../evil.txt"), b"evil")], "w:gz"), "'..' segment"
 
 
 def tar_absolute(path: Path) -> tuple[Path, str]:
     """An absolute tar member name."""
-    return _tar(path, [(_info("/etc/cron.d/evil"), b"evil")], "w:gz"), "absolute path"
+    return _tar(path, [(tar_info("/etc/cron.d/evil"), b"evil")], "w:gz"), "absolute path"
 
 
 def tar_symlink_out(path: Path) -> tuple[Path, str]:
     """A tar symlink to an absolute path outside."""
-    members = [(_info("link", tarfile.SYMTYPE, "/etc/passwd"), None)]
+    members = [(tar_info("link", tarfile.SYMTYPE, "/etc/passwd"), None)]
     return _tar(path, members, "w:gz"), "points outside"
 
 
 def tar_symlink_chain(path: Path) -> tuple[Path, str]:
     """Two links that each look inside but escape together: a/b/up -> ../.., a/b/t -> up/../x."""
     members = [
-        (_info("a/b/up", tarfile.SYMTYPE, "../.."), None),
-        (_info("a/b/t", tarfile.SYMTYPE, "up/../etc"), None),
+        (tar_info("a/b/up", tarfile.SYMTYPE, "../.."), None),
+        (tar_info("a/b/t", tarfile.SYMTYPE, "up/../etc"), None),
     ]
     return _tar(path, members, "w:gz"), "points outside"
 
@@ -364,51 +364,56 @@ def tar_symlink_chain(path: Path) -> tuple[Path, str]:
 def tar_write_through_symlink(path: Path) -> tuple[Path, str]:
     """A symlink to a folder followed by a file below the link (writes through the link)."""
     members = [
-        (_info("dir", tarfile.SYMTYPE, "."), None),
-        (_info("dir/evil.txt"), b"evil"),
+        (tar_info("dir", tarfile.SYMTYPE, "."), None),
+        (tar_info("dir/evil.txt"), b"evil"),
     ]
     return _tar(path, members, "w:gz"), "not a directory"
 
 
 def tar_hardlink_later(path: Path) -> tuple[Path, str]:
     """A hard link to a member that only comes later."""
-    members = [(_info("link", tarfile.LNKTYPE, "later.txt"), None), (_info("later.txt"), b"x")]
+    members = [
+        (tar_info("link", tarfile.LNKTYPE, "later.txt"), None),
+        (tar_info("later.txt"), b"x"),
+    ]
     return _tar(path, members, "w:gz"), "hard link"
 
 
 def tar_hardlink_missing(path: Path) -> tuple[Path, str]:
     """A hard link to a member that does not exist."""
-    return _tar(path, [(_info("link", tarfile.LNKTYPE, "nowhere.txt"), None)], "w:gz"), "hard link"
+    return _tar(
+        path, [(tar_info("link", tarfile.LNKTYPE, "nowhere.txt"), None)], "w:gz"
+    ), "hard link"
 
 
 def tar_hardlink_outside(path: Path) -> tuple[Path, str]:
     """A hard link to a file outside the archive (/etc/passwd)."""
-    members = [(_info("link", tarfile.LNKTYPE, "/etc/passwd"), None)]
+    members = [(tar_info("link", tarfile.LNKTYPE, "/etc/passwd"), None)]
     return _tar(path, members, "w:gz"), "hard link"
 
 
 def tar_device(path: Path) -> tuple[Path, str]:
     """A character device member."""
-    info = _info("dev/null", tarfile.CHRTYPE)
+    info = tar_info("dev/null", tarfile.CHRTYPE)
     info.devmajor, info.devminor = 1, 3
     return _tar(path, [(info, None)], "w:gz"), "device files"
 
 
 def tar_fifo(path: Path) -> tuple[Path, str]:
     """A FIFO member."""
-    return _tar(path, [(_info("pipe", tarfile.FIFOTYPE), None)], "w:gz"), "FIFOs"
+    return _tar(path, [(tar_info("pipe", tarfile.FIFOTYPE), None)], "w:gz"), "FIFOs"
 
 
 def tar_duplicate(path: Path) -> tuple[Path, str]:
     """The same name twice (the second would silently replace the first)."""
-    members = [(_info("app.cfg"), b"one"), (_info("APP.cfg"), b"two")]
+    members = [(tar_info("app.cfg"), b"one"), (tar_info("APP.cfg"), b"two")]
     return _tar(path, members, "w:gz"), "duplicate name"
 
 
 @cache
 def _tar_gz_of_zeros(size: int) -> bytes:
     """A tar.gz of one member of `size` zero bytes, built once per process."""
-    header = _info("zeros.bin")
+    header = tar_info("zeros.bin")
     header.size = size
     header.mtime = 1_600_000_000
     packer = zlib.compressobj(9, zlib.DEFLATED, 31)
@@ -426,7 +431,7 @@ def tar_ratio_bomb(path: Path) -> tuple[Path, str]:
 def tar_truncated(path: Path) -> tuple[Path, str]:
     """A tar.gz cut in the middle of a member's data."""
     data = bytes(range(256)) * 400
-    full = _tar(path, [(_info("a.bin"), data), (_info("b.bin"), data)], "w:gz").read_bytes()
+    full = _tar(path, [(tar_info("a.bin"), data), (tar_info("b.bin"), data)], "w:gz").read_bytes()
     return _write(path, full[: len(full) // 2]), "truncated or corrupt"
 
 
@@ -436,7 +441,7 @@ def tar_damaged_header(path: Path) -> tuple[Path, str]:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as archive:
         for name in ("a.txt", "b.txt"):
-            info = _info(name)
+            info = tar_info(name)
             info.size = 3
             archive.addfile(info, io.BytesIO(b"abc"))
     data = bytearray(buffer.getvalue())
@@ -458,7 +463,7 @@ def tar_huge_pax_header(path: Path) -> tuple[Path, str]:
 
 def tar_gz_bad_crc(path: Path) -> tuple[Path, str]:
     """A tar.gz whose gzip trailer CRC does not match the data."""
-    good = _tar(path, [(_info("a.txt"), b"hello\n")], "w:gz").read_bytes()
+    good = _tar(path, [(tar_info("a.txt"), b"hello\n")], "w:gz").read_bytes()
     data = bytearray(good)
     data[-8] ^= 0xFF  # first byte of the CRC32 in the trailer
     return _write(path, bytes(data)), "truncated or corrupt"

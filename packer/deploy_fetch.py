@@ -6,7 +6,6 @@ cached file whose hash still matches is used without downloading again.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,9 +21,8 @@ from packer.identity import (
     validate_id,
 )
 from packer.locks import exclusive_lock
+from packer.transfer import file_sha256
 from packer.versioning import parse_range, parse_version
-
-_CHUNK = 1 << 20
 
 
 def select_version(
@@ -51,15 +49,6 @@ def select_version(
         hint = "" if prerelease else " (prereleases are skipped unless --prerelease)"
         raise OperationFailed(f"{client.server} has no version of {package_id}{scope}{hint}")
     return by_value[best]
-
-
-def _sha256_of(path: Path) -> str:
-    """Hash a file in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while block := stream.read(_CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _expected_sha256(detail: dict[str, Any], package_id: str, version: str) -> str:
@@ -99,7 +88,7 @@ def fetch_package(
     lock = cache_dir / f".{path.name}.lock"
     with exclusive_lock(lock, lock_timeout, f"{path.name} into the cache", on_wait=echo):
         if path.is_file():
-            if _sha256_of(path) == sha:
+            if file_sha256(path) == sha:
                 echo(f"using cached {path.name} (SHA-256 verified)")
                 return path, package_id, version, sha, False
             echo(f"cached {path.name} does not match the feed's SHA-256; downloading again")

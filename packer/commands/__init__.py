@@ -22,6 +22,29 @@ output_format_option = click.option(
 )
 
 
+def admin_target_options(storage_help: str) -> Callable[[Any], Any]:
+    """--storage, --server and --api-key: a feed's storage directly, or its admin API."""
+
+    def decorate(func: Any) -> Any:
+        func = click.option("--storage", metavar="PATH|s3://bucket/prefix", help=storage_help)(func)
+        func = click.option(
+            "--server",
+            envvar="OCTOPACK_SERVER",
+            metavar="URL",
+            help="Feed URL (or OCTOPACK_SERVER).",
+        )(func)
+        return click.option(
+            "--api-key",
+            "--apiKey",
+            "api_key",
+            envvar="OCTOPACK_API_KEY",
+            metavar="KEY",
+            help="An admin key for --server (or OCTOPACK_API_KEY).",
+        )(func)
+
+    return decorate
+
+
 def report_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn a PackerError into a one-line message on stderr and its exit code (2 or 1)."""
 

@@ -15,30 +15,13 @@ from urllib.parse import quote
 
 import click
 
-from packer.commands import output_format_option, print_json, report_errors
+from packer.commands import admin_target_options, output_format_option, print_json, report_errors
 from packer.errors import BadInput, OperationFailed
 
 RULE_OPTIONS = ("keep_last", "keep_prerelease", "prerelease_group_labels", "keep_days")
 
 
-def target_options(func: Any) -> Any:
-    """Add --storage, --server and --api-key: where the feed is."""
-    func = click.option(
-        "--storage",
-        metavar="PATH|s3://bucket/prefix",
-        help="Work on this feed storage directly (no server needed).",
-    )(func)
-    func = click.option(
-        "--server", envvar="OCTOPACK_SERVER", metavar="URL", help="Feed URL (or OCTOPACK_SERVER)."
-    )(func)
-    return click.option(
-        "--api-key",
-        "--apiKey",
-        "api_key",
-        envvar="OCTOPACK_API_KEY",
-        metavar="KEY",
-        help="An admin key for --server (or OCTOPACK_API_KEY).",
-    )(func)
+target_options = admin_target_options("Work on this feed storage directly (no server needed).")
 
 
 def rule_options(func: Any) -> Any:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from packer.commands import output_format_option, print_json, report_errors
+from packer.commands import admin_target_options, output_format_option, print_json, report_errors
 from packer.errors import BadInput
 
 SCOPES = ("read", "push", "admin")
@@ -119,23 +117,7 @@ def keys_group() -> None:
     """
 
 
-def target_options(func: Any) -> Any:
-    """Add --storage, --server and --api-key to a keys command."""
-    func = click.option(
-        "--storage", metavar="PATH|s3://bucket/prefix", help="Work on this storage directly."
-    )(func)
-    func = click.option(
-        "--server", envvar="OCTOPACK_SERVER", metavar="URL", help="Feed URL (or OCTOPACK_SERVER)."
-    )(func)
-    func = click.option(
-        "--api-key",
-        "--apiKey",
-        "api_key",
-        envvar="OCTOPACK_API_KEY",
-        metavar="KEY",
-        help="An admin key for --server (or OCTOPACK_API_KEY).",
-    )(func)
-    return func
+target_options = admin_target_options("Work on this storage directly.")
 
 
 class _Direct:

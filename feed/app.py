@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import tempfile
 from typing import BinaryIO
 
 from flask import Flask, Request, Response, jsonify, request
@@ -15,6 +14,7 @@ from feed.config import FeedConfig
 from feed.context import EXTENSION, FeedServices
 from feed.errors import PackageTooLarge, Unauthorized, status_for
 from feed.repository import Repository
+from feed.spool import HashingSpool, UploadFormParser
 from packer.archive import Limits
 from storage import Storage, open_storage
 
@@ -27,6 +27,7 @@ class FeedRequest(Request):
     """Spool uploaded files to named temp files, so the repository can hash them in place."""
 
     upload_dir: str | None = None
+    form_data_parser_class = UploadFormParser
 
     def _get_file_stream(  # type: ignore[override]
         self,
@@ -35,10 +36,9 @@ class FeedRequest(Request):
         filename: str | None = None,
         content_length: int | None = None,
     ) -> BinaryIO:
-        """Return a named temp file for one file part (werkzeug keeps small ones in memory)."""
-        return tempfile.NamedTemporaryFile(  # noqa: SIM115 - werkzeug closes it
-            "wb+", prefix="octopack-upload-", suffix=".part", dir=self.upload_dir
-        )
+        """Return a named temp file for one file part that hashes while werkzeug writes it."""
+        limit = self.max_content_length
+        return HashingSpool(self.upload_dir, None if limit is None else limit - MULTIPART_SLACK)
 
 
 def create_app(config: FeedConfig, storage: Storage | None = None) -> Flask:

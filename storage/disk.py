@@ -81,8 +81,9 @@ class DiskStorage:
         path = self._path(key)
 
         def write(fd: int) -> None:
-            with open(fd, "wb", closefd=False) as out:
-                shutil.copyfileobj(stream, out, COPY_CHUNK)
+            if not _copy_in_kernel(stream, fd):
+                with open(fd, "wb", closefd=False) as out:
+                    shutil.copyfileobj(stream, out, COPY_CHUNK)
 
         tmp, st = self._write_temp(path, write, mtime_ns=time.time_ns())
         try:
@@ -401,6 +402,37 @@ class _LimitedReader(io.RawIOBase):
 def _check_range(start: int, end: int | None) -> None:
     if start < 0 or (end is not None and end < start):
         raise ValueError(f"invalid byte range start={start} end={end}")
+
+
+def _copy_in_kernel(stream: BinaryIO, fd: int) -> bool:
+    """Copy a regular file's remaining bytes with copy_file_range (no user-space buffer).
+
+    Return False, having copied nothing, when `stream` is no regular file or the kernel
+    cannot copy between these files; the caller then copies through COPY_CHUNK buffers.
+    """
+    raw = stream.raw if isinstance(stream, io.BufferedReader) else stream
+    if not isinstance(raw, io.FileIO) or raw.closed:
+        return False  # wrappers (ranges, sockets, S3 bodies) may end before the file does
+    source = raw.fileno()
+    if not stat_module.S_ISREG(os.fstat(source).st_mode):
+        return False  # pipes and sockets cannot tell() where they are
+    start = stream.tell()
+    offset = start
+    while True:
+        try:
+            copied = os.copy_file_range(source, fd, 64 * COPY_CHUNK, offset)
+        except OSError as exc:
+            if offset == start and exc.errno in _NO_KERNEL_COPY:
+                return False
+            raise
+        if copied == 0:
+            break
+        offset += copied
+    stream.seek(offset)
+    return True
+
+
+_NO_KERNEL_COPY = {errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF}
 
 
 def _bytes_writer(data: bytes) -> Callable[[int], None]:

@@ -10,8 +10,11 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.clock import FixedClock
-from tests.helpers.feed_server import RunningFeed, running_feed
+from tests.helpers.feed_fixtures import (  # noqa: F401 (fixtures: clock, feed, disk_feed)
+    clock_fixture,
+    disk_feed_fixture,
+    feed_fixture,
+)
 from tests.helpers.moto_server import create_bucket, moto_s3_endpoint
 
 
@@ -68,25 +71,6 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
 def disk_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     """A fresh disk storage, for tests where the backend does not matter."""
     return _backend("disk", tmp_path, request)
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock()
-
-
-@pytest.fixture
-def feed(backend: Backend, clock: FixedClock) -> Iterator[RunningFeed]:
-    """An in-process feed over each backend."""
-    with running_feed(backend.storage, clock=clock) as running:
-        yield running
-
-
-@pytest.fixture
-def disk_feed(disk_backend: Backend, clock: FixedClock) -> Iterator[RunningFeed]:
-    """An in-process feed over disk storage."""
-    with running_feed(disk_backend.storage, clock=clock) as running:
-        yield running
 
 
 def stored_keys(storage: Any, prefix: str = "") -> list[str]:

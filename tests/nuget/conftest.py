@@ -14,8 +14,12 @@ import pytest
 import requests
 
 from storage import open_storage
-from tests.helpers.clock import FixedClock
-from tests.helpers.feed_server import ADMIN_KEY, RunningFeed, running_feed
+from tests.helpers.feed_fixtures import (  # noqa: F401 (fixtures: clock, feed, disk_feed)
+    clock_fixture,
+    disk_feed_fixture,
+    feed_fixture,
+)
+from tests.helpers.feed_server import ADMIN_KEY, RunningFeed
 from tests.helpers.moto_server import create_bucket, moto_s3_endpoint
 from tests.nuget.packages import make_package
 
@@ -50,26 +54,6 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
 def disk_backend(tmp_path: Path) -> Backend:
     """A fresh disk storage, for tests where the backend does not matter."""
     return Backend("disk", open_storage(str(tmp_path / "store")))
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    """A clock tests move by hand, so Published values are exact."""
-    return FixedClock()
-
-
-@pytest.fixture
-def feed(backend: Backend, clock: FixedClock) -> Iterator[RunningFeed]:
-    """An in-process feed over each backend."""
-    with running_feed(backend.storage, clock=clock) as running:
-        yield running
-
-
-@pytest.fixture
-def disk_feed(disk_backend: Backend, clock: FixedClock) -> Iterator[RunningFeed]:
-    """An in-process feed over disk storage (where the backend does not matter)."""
-    with running_feed(disk_backend.storage, clock=clock) as running:
-        yield running
 
 
 Packer = Callable[..., Path]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import threading
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,20 @@ def test_spool_refuses_past_max_bytes_before_writing(tmp_path: Path) -> None:
     assert str(caught.value) == MAX_MESSAGE.format(100_000)
     assert os.path.getsize(spool.name) == 99_999  # the refused piece was not written
     spool.close()
+    assert list(tmp_path.iterdir()) == []
+    assert digest_threads() == []  # close joined them
+
+
+def digest_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("octopack-sha")]
+
+
+def test_dropped_spool_stops_its_threads_and_removes_its_file(tmp_path: Path) -> None:
+    spool = HashingSpool(str(tmp_path))
+    spool.write(b"q" * (2 * CHUNK))  # a full batch: the digest threads run
+    assert len(digest_threads()) == 3
+    del spool  # what happens when werkzeug's parser raises mid-upload
+    assert digest_threads() == []
     assert list(tmp_path.iterdir()) == []
 
 

@@ -59,7 +59,7 @@ from bench._common import (  # noqa: E402
     verdict,
 )
 from bench.loadgen import Load, bare_server, have_wrk, run_python_load, run_wrk  # noqa: E402
-from feed.records import PackageRecord, blob_key, record_key  # noqa: E402
+from feed.core.records import PackageRecord, blob_key, record_key  # noqa: E402
 
 TARGET_ID = "Bench.Target"
 VERSIONS_PER_PACKAGE = 10
@@ -554,7 +554,7 @@ def _push_code(package: Path, url: str, key: str) -> str:
 def _download_code(url: str, dest: Path) -> str:
     """Return a child script that downloads the package with FeedClient (sha-256 checked)."""
     return (
-        "from packer.client import FeedClient\n"
+        "from packer.client.feed import FeedClient\n"
         f"with FeedClient({url!r}) as client:\n"
         f"    result = client.download('Bench.Transfer', '1.0.0', {str(dest)!r})\n"
         "print(result.sha256)\n"

@@ -63,7 +63,7 @@ class Server:
 
 def gunicorn_options(workers: int) -> list[str]:
     """Return gunicorn flags equal to those `octopack serve` uses (feed/server.py)."""
-    from feed.server import THREADS_PER_WORKER, TIMEOUT_SECONDS
+    from feed.http.server import THREADS_PER_WORKER, TIMEOUT_SECONDS
 
     return [
         f"--workers={workers}",

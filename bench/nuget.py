@@ -40,7 +40,7 @@ import requests  # noqa: E402
 
 from bench._common import print_table, tree_cpu_seconds, verdict  # noqa: E402
 from bench.loadgen import Load, bare_server, have_wrk, run_python_load, run_wrk  # noqa: E402
-from feed.records import PackageRecord, blob_key, record_key  # noqa: E402
+from feed.core.records import PackageRecord, blob_key, record_key  # noqa: E402
 
 TARGET_ID = "Bench.Target"
 DUMMY_BLOB = b"PK\x05\x06" + b"\0" * 18  # an empty zip: 22 bytes

@@ -26,12 +26,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from feed.app import repository_for  # noqa: E402
-from feed.config import FeedConfig  # noqa: E402
-from feed.records import PackageRecord, blob_key, record_key  # noqa: E402
-from feed.retention import RetentionStore  # noqa: E402
-from feed.retention_job import run_retention  # noqa: E402
-from feed.retention_policy import Rules  # noqa: E402
+from feed.core.config import FeedConfig  # noqa: E402
+from feed.core.records import PackageRecord, blob_key, record_key  # noqa: E402
+from feed.http.app import repository_for  # noqa: E402
+from feed.retention.job import run_retention  # noqa: E402
+from feed.retention.policy import Rules  # noqa: E402
+from feed.retention.store import RetentionStore  # noqa: E402
 from storage import Storage  # noqa: E402
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -150,8 +150,8 @@ def linearity(make_storage, packages, sizes, threads, writer=None) -> None:  # n
 
 def planner_linearity() -> None:
     """Time the pure planner on one package of growing size (no storage at all)."""
-    from feed.retention_policy import Candidate, plan_package
-    from packer.versioning import parse_version
+    from feed.retention.policy import Candidate, plan_package
+    from packer.model.versions import parse_version
 
     print("planner alone (one package, no storage):")
     for versions in (100, 1_000, 10_000, 100_000):

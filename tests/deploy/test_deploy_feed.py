@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from packer.cli import main
-from packer.client import FeedClient
+from packer.client.feed import FeedClient
 from tests.deploy.packages import write_zip
 from tests.helpers.faulty_proxy import Fault, faulty_proxy
 from tests.helpers.feed_server import running_feed

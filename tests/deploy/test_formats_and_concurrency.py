@@ -114,7 +114,7 @@ def test_second_deploy_of_same_id_waits_for_the_first(tmp_path, root):
 
 
 def test_lock_timeout_refuses_a_second_deploy(tmp_path, root, octopack):
-    from packer.locks import exclusive_lock, lock_path
+    from packer.target.locks import exclusive_lock, lock_path
 
     package = write_zip(tmp_path / "Web.1.0.0.zip", {"a.txt": (b"a", 0o644)})
     with exclusive_lock(lock_path(root / ".octopack", "Web", None), 1, "Web"):

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from packer.archive import Limits
-from packer.client import FeedClient
-from packer.deploy import DeployOptions, deploy_file
-from packer.errors import UnsafeArchive
+from packer.archive.validator import Limits
+from packer.client.feed import FeedClient
+from packer.model.errors import UnsafeArchive
+from packer.target.deploy import DeployOptions, deploy_file
 from tests.deploy.conftest import journal
 from tests.deploy.packages import nuspec, write_zip
 from tests.helpers.feed_server import running_feed

@@ -6,7 +6,7 @@ import io
 import os
 from pathlib import Path
 
-from packer.deploy_scripts import MISSING_INTERPRETER_EXIT, find_scripts, run_step
+from packer.target.scripts import MISSING_INTERPRETER_EXIT, find_scripts, run_step
 
 
 def _write(path: Path, text: str) -> Path:

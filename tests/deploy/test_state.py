@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from packer.errors import BadInput, OperationFailed
-from packer.journal import Journal, JournalEntry
-from packer.locks import exclusive_lock, lock_path
-from packer.target_layout import TargetLayout, check_segment
-from packer.target_retention import apply_retention
+from packer.model.errors import BadInput, OperationFailed
+from packer.target.journal import Journal, JournalEntry
+from packer.target.layout import TargetLayout, check_segment
+from packer.target.locks import exclusive_lock, lock_path
+from packer.target.retention import apply_retention
 
 
 class FakeClock:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from packer.errors import BadInput, OperationFailed
-from packer.substitution import glob_to_regex, substitute_files
-from packer.variables import Variables, env_name, parse_assignment, script_environment
+from packer.model.errors import BadInput, OperationFailed
+from packer.target.substitution import glob_to_regex, substitute_files
+from packer.target.variables import Variables, env_name, parse_assignment, script_environment
 
 
 def test_assignment_keeps_equals_in_value_and_refuses_missing_name() -> None:

@@ -7,7 +7,7 @@ import json
 import pytest
 import requests
 
-from feed.auth import KeyStore, hash_key
+from feed.core.keys import KeyStore, hash_key
 from tests.feed.packages import make_zip
 from tests.helpers.feed_server import running_feed
 

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from feed.config import FeedConfig, config_from_env, parse_size
-from feed.errors import BadRequest
-from feed.server import storage_label, sweep_leftovers
+from feed.core.config import FeedConfig, config_from_env, parse_size
+from feed.core.errors import BadRequest
+from feed.http.server import storage_label, sweep_leftovers
 
 
 def test_environment_then_options() -> None:

@@ -7,7 +7,7 @@ import random
 import pytest
 import requests
 
-from feed.downloads import parse_range
+from feed.http.downloads import parse_range
 from tests.feed.packages import digests, make_zip
 from tests.feed.test_octopus_push import push
 

@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from feed.app import repository_for
-from feed.config import FeedConfig
-from feed.errors import PackageNotFound, PackageRefused
-from feed.repository import OverwriteMode
+from feed.core.config import FeedConfig
+from feed.core.errors import PackageNotFound, PackageRefused
+from feed.core.repository import OverwriteMode
+from feed.http.app import repository_for
 from tests.feed.conftest import stored_keys
 from tests.feed.packages import digests, make_nupkg, make_zip
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from feed.cache import CACHE_EXTENSION, ResponseCache
-from feed.config import config_from_env
-from feed.errors import BadRequest
+from feed.core.config import config_from_env
+from feed.core.errors import BadRequest
+from feed.http.cache import CACHE_EXTENSION, ResponseCache
 from tests.feed.packages import digests, make_zip
 from tests.feed.test_octopus_push import push
 from tests.helpers.feed_server import ADMIN_KEY, RunningFeed, running_feed

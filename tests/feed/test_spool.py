@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from feed.errors import PackageTooLarge
-from feed.spool import CHUNK, HashingSpool, hash_file
+from feed.core.errors import PackageTooLarge
+from feed.core.uploads import CHUNK, HashingSpool, hash_file
 from tests.feed.conftest import stored_keys
 from tests.feed.packages import make_zip
 from tests.helpers.feed_server import running_feed

@@ -79,8 +79,8 @@ def running_feed(storage_location: Any, **config: Any) -> Iterator[RunningFeed]:
     """Serve create_app over a storage (a location or a Storage) in a background thread."""
     from werkzeug.serving import make_server
 
-    from feed.app import create_app
-    from feed.config import FeedConfig
+    from feed.core.config import FeedConfig
+    from feed.http.app import create_app
     from storage import open_storage
 
     storage = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from packer.build import PackOptions, pack
-from packer.nuspec import NuspecMetadata, render_nuspec
+from packer.model.nuspec import NuspecMetadata, render_nuspec
+from packer.pack.build import PackOptions, pack
 
 SIGNATURE = "Signed by nobody: test bytes standing in for a PKCS#7 signature.\n"
 
@@ -63,8 +63,8 @@ def sign(path: Path) -> Path:
 
 def record(package_id: str, version: str, **fields: object):
     """Return a PackageRecord as the repository would store it (for pure document tests)."""
-    from feed.records import PackageRecord
-    from packer.versioning import parse_version
+    from feed.core.records import PackageRecord
+    from packer.model.versions import parse_version
 
     parsed = parse_version(version)
     values: dict[str, object] = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench import nuget as bench_nuget
-from feed.records import PackageRecord
+from feed.core.records import PackageRecord
 
 
 def test_fixture_writes_real_nupkg_records(tmp_path: Path) -> None:

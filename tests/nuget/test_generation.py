@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from feed.nuget_common import CACHE_ENTRIES, CACHE_MAX_BYTES, CACHE_MAX_SECONDS, ResponseCache
-from feed.repository import GENERATION_KEY, OverwriteMode, Repository
-from packer.archive import Limits
+from feed.core.repository import GENERATION_KEY, OverwriteMode, Repository
+from feed.http.nuget.common import CACHE_ENTRIES, CACHE_MAX_BYTES, CACHE_MAX_SECONDS, ResponseCache
+from packer.archive.validator import Limits
 from tests.helpers.feed_server import ADMIN_KEY, running_feed
 from tests.nuget.conftest import Backend, Packer, v3_push
 

@@ -6,8 +6,8 @@ import base64
 
 import defusedxml.ElementTree as ET
 
-from feed.nuget_v2 import dependencies_text, entry_properties
-from feed.nuget_v2_atom import (
+from feed.http.nuget.v2 import dependencies_text, entry_properties
+from feed.http.nuget.v2_atom import (
     ATOM,
     DATA,
     METADATA,

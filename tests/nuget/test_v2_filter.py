@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from feed.errors import BadRequest
-from feed.nuget_v2_filter import MAX_DEPTH, parse_filter, parse_orderby
+from feed.core.errors import BadRequest
+from feed.http.nuget.v2_filter import MAX_DEPTH, parse_filter, parse_orderby
 
 WEB = {
     "Id": "Acme.Web",

@@ -7,7 +7,7 @@ from pathlib import Path
 import defusedxml.ElementTree as ET
 import requests
 
-from feed.nuget_v2_atom import ATOM, DATA, METADATA
+from feed.http.nuget.v2_atom import ATOM, DATA, METADATA
 from tests.helpers.feed_server import ADMIN_KEY, RunningFeed
 from tests.nuget.conftest import Packer, seed
 
@@ -84,7 +84,7 @@ def test_find_packages_by_id_pages_with_next_links(disk_feed: RunningFeed, nupkg
 def test_next_link_when_the_server_pages(
     disk_feed: RunningFeed, nupkg: Packer, monkeypatch
 ) -> None:
-    import feed.nuget_v2 as v2
+    import feed.http.nuget.v2 as v2
 
     fill(disk_feed, nupkg)
     monkeypatch.setattr(v2, "PAGE_SIZE", 2)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from feed import nuget_v3_docs as docs
+from feed.http.nuget import v3_docs as docs
 from tests.nuget.packages import record
 
 ROOT = "https://feed.example"

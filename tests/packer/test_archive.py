@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from packer.archive import (
+from packer.archive.validator import (
     Limits,
     detect_format,
     extract_archive,
@@ -22,8 +22,8 @@ from packer.archive import (
     read_package_metadata,
     remove_tree,
 )
-from packer.errors import BadInput
-from packer.nuspec import NuspecMetadata, render_nuspec
+from packer.model.errors import BadInput
+from packer.model.nuspec import NuspecMetadata, render_nuspec
 from tests.helpers.hostile import RawMember, raw_zip
 
 MTIME = 1_600_000_000  # 2020-09-13, an even second so DOS time can hold it
@@ -246,7 +246,7 @@ def test_nupkg_reads_nuspec_and_skips_opc_parts(tmp_path: Path) -> None:
 
 
 def test_nupkg_escaped_duplicate_is_refused(tmp_path: Path) -> None:
-    from packer.errors import UnsafeArchive
+    from packer.model.errors import UnsafeArchive
 
     path = tmp_path / "A.1.0.0.nupkg"
     nuspec = render_nuspec(NuspecMetadata(id="A", version="1.0.0"))
@@ -307,7 +307,7 @@ def test_deflate64_zip_made_by_7z(tmp_path: Path) -> None:
 
 
 def test_write_failure_is_reported_and_left_for_the_caller(tmp_path: Path) -> None:
-    from packer.errors import OperationFailed
+    from packer.model.errors import OperationFailed
 
     path = tmp_path / "long.zip"
     deep = "/".join(f"{i:02d}" + "s" * 240 for i in range(18))  # 4,373 characters

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from packer.archive import extract_archive, inspect_archive
-from packer.errors import PackerError
+from packer.archive.validator import extract_archive, inspect_archive
+from packer.model.errors import PackerError
 
 
 def _zip_bytes() -> bytes:

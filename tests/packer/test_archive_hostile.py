@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from packer.archive import Limits, extract_archive, inspect_archive
-from packer.errors import OperationFailed, UnsafeArchive
+from packer.archive.validator import Limits, extract_archive, inspect_archive
+from packer.model.errors import OperationFailed, UnsafeArchive
 from tests.helpers.hostile import (
     HOSTILE_CASES,
     HostileCase,

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from packer.archive import extract_archive, inspect_archive
-from packer.archive_pool import OrderedPool
-from packer.archive_rules import _normalize_slowly, normalize_name
-from packer.errors import UnsafeArchive
+from packer.archive.pool import OrderedPool
+from packer.archive.rules import _normalize_slowly, normalize_name
+from packer.archive.validator import extract_archive, inspect_archive
+from packer.model.errors import UnsafeArchive
 from tests.helpers.hostile import RawMember, nupkg_nuspec_dtd, raw_zip
 
 MTIME = 1_600_000_000

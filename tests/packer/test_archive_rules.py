@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from packer.archive_rules import ArchiveEntry, EntryChecker, Limits, normalize_name
-from packer.errors import UnsafeArchive
+from packer.archive.rules import ArchiveEntry, EntryChecker, Limits, normalize_name
+from packer.model.errors import UnsafeArchive
 
 _segment = st.sampled_from(["a", "b", "..", ".", "", "C:", "x\\y", "\x00", "\x1f", "é"])
 

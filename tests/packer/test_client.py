@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from packer.client import FeedClient, file_sha256
-from packer.errors import BadInput, InvalidRange, OperationFailed
-from packer.transfer import CHUNK, MultipartBody
+from packer.client.feed import FeedClient, file_sha256
+from packer.client.transfer import CHUNK, MultipartBody
+from packer.model.errors import BadInput, InvalidRange, OperationFailed
 from tests.helpers.faulty_proxy import Fault, faulty_proxy
 from tests.helpers.feed_server import running_feed
 
@@ -107,7 +107,7 @@ def test_wrong_and_missing_keys_say_so(feed, tmp_path: Path) -> None:
 
 
 def test_a_key_without_admin_scope_cannot_overwrite(feed, tmp_path: Path) -> None:
-    from feed.auth import KeyStore
+    from feed.core.keys import KeyStore
 
     _, push_key = KeyStore(feed.storage).create("push", "ci")
     package = make_package(tmp_path, "Hello.App.1.0.0.zip")

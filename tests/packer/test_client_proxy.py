@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from packer.client import FeedClient
-from packer.errors import BadInput, OperationFailed
+from packer.client.feed import FeedClient
+from packer.model.errors import BadInput, OperationFailed
 from tests.helpers.faulty_proxy import Fault, faulty_proxy
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from packer.errors import BadInput, InvalidId, InvalidVersion
-from packer.identity import (
+from packer.model.errors import BadInput, InvalidId, InvalidVersion
+from packer.model.identity import (
     EXTENSIONS,
     FORMAT_BY_EXTENSION,
     MAX_ID_LENGTH,
@@ -19,7 +19,7 @@ from packer.identity import (
     split_extension,
     validate_id,
 )
-from packer.versioning import parse_version
+from packer.model.versions import parse_version
 
 # No deadline: a loaded CI machine must not turn slowness into a failure.
 _SETTINGS = settings(deadline=None, max_examples=200)

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from packer.errors import BadInput, OperationFailed, UnsafeArchive
-from packer.nuspec import NUSPEC_NAMESPACE, NuspecMetadata, parse_nuspec, render_nuspec
+from packer.model.errors import BadInput, OperationFailed, UnsafeArchive
+from packer.model.nuspec import NUSPEC_NAMESPACE, NuspecMetadata, parse_nuspec, render_nuspec
 
 NAMESPACES = [
     "http://schemas.microsoft.com/packaging/2010/07/nuspec.xsd",

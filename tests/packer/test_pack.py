@@ -200,7 +200,7 @@ def test_default_version_is_a_utc_timestamp(app: Path, out: Path) -> None:
 def test_default_version_format_from_an_injected_clock() -> None:
     from datetime import UTC, datetime
 
-    from packer.build import default_version
+    from packer.pack.build import default_version
 
     assert default_version(datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)) == "2026.3.4.50607"
     assert default_version(datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC)) == "2026.12.31.235959"

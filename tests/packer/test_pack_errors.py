@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from packer.build import PackOptions, pack
-from packer.errors import BadInput
+from packer.model.errors import BadInput
+from packer.pack.build import PackOptions, pack
 from tests.packer.conftest import leftovers, need_tool, run_pack, sha256, write
 
 REPO = Path(__file__).resolve().parents[2]

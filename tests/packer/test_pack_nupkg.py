@@ -11,7 +11,7 @@ from urllib.parse import unquote
 import defusedxml.ElementTree as safe_et
 import pytest
 
-from packer.nuspec import parse_nuspec
+from packer.model.nuspec import parse_nuspec
 from tests.packer.conftest import leftovers, need_tool, run_pack, write
 
 CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from packer.collect import collect_files, compile_glob, iter_files
-from packer.errors import BadInput
+from packer.model.errors import BadInput
+from packer.pack.collect import collect_files, compile_glob, iter_files
 from tests.packer.conftest import leftovers, run_pack, write
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from packer.collect import iter_files
-from packer.errors import BadInput
-from packer.walkproc import stream_files
+from packer.model.errors import BadInput
+from packer.pack.collect import iter_files
+from packer.pack.walkproc import stream_files
 from tests.packer.conftest import write
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the walker process needs fork")

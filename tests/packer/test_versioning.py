@@ -10,8 +10,8 @@ import semver
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from packer.errors import BadInput, InvalidRange, InvalidVersion
-from packer.versioning import (
+from packer.model.errors import BadInput, InvalidRange, InvalidVersion
+from packer.model.versions import (
     MAX_PART,
     MAX_VERSION_LENGTH,
     NuGetVersion,

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from packer.errors import BadInput, OperationFailed
-from packer.zipwriter import ZipEntry, dos_datetime, write_zip
+from packer.archive.zip.writer import ZipEntry, dos_datetime, write_zip
+from packer.model.errors import BadInput, OperationFailed
 from tests.packer.conftest import need_tool, write
 
 

@@ -9,8 +9,8 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from feed.app import repository_for
-from feed.config import FeedConfig
+from feed.core.config import FeedConfig
+from feed.http.app import repository_for
 from packer.cli import main
 from storage.s3 import S3Storage
 from tests.helpers.feed_server import running_feed

@@ -7,12 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from feed.app import repository_for
-from feed.config import FeedConfig
-from feed.repository import OverwriteMode
-from feed.retention import RetentionStore
-from feed.retention_job import CHANGED, LeaseHeld, read_audit, run_retention
-from feed.retention_policy import Rules
+from feed.core.config import FeedConfig
+from feed.core.repository import OverwriteMode
+from feed.http.app import repository_for
+from feed.retention.job import CHANGED, LeaseHeld, read_audit, run_retention
+from feed.retention.policy import Rules
+from feed.retention.store import RetentionStore
 from tests.retention.conftest import TestClock, assert_servable, push, versions_of
 from tests.retention.hooks import HookedStorage, Killed
 
@@ -282,7 +282,7 @@ def test_a_job_killed_at_any_point_leaves_every_shown_version_servable(storage, 
 
 
 def test_a_second_job_is_refused_while_the_lease_is_held(repository, store, clock, tmp_path):
-    from feed.retention_job import Lease
+    from feed.retention.job import Lease
 
     fill(repository, tmp_path, clock)
     other = Lease(repository.storage, "feed-b", clock)

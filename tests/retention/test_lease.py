@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from feed.app import repository_for
-from feed.config import FeedConfig
-from feed.retention_job import (
+from feed.core.config import FeedConfig
+from feed.http.app import repository_for
+from feed.retention.job import (
     LEASE_KEY,
     Lease,
     LeaseHeld,
@@ -17,7 +17,7 @@ from feed.retention_job import (
     RetentionScheduler,
     run_retention,
 )
-from feed.retention_policy import Rules
+from feed.retention.policy import Rules
 from tests.retention.conftest import push, versions_of
 from tests.retention.hooks import HookedStorage
 
@@ -92,7 +92,7 @@ def test_a_job_that_loses_its_lease_stops_deleting(storage, clock, tmp_path):
     clock.advance(days=1)
     hooked = HookedStorage(storage)
     job_repo = repository_for(FeedConfig(clock=clock), hooked)
-    from feed.retention import RetentionStore
+    from feed.retention.store import RetentionStore
 
     def stall_then_lose(op: str, key: str) -> None:
         if op == "delete_record" and key.startswith("packages/a/"):
@@ -113,7 +113,7 @@ def test_scheduler_runs_the_stored_policy_once_per_interval(storage, clock, tmp_
     for text in ("1.0.0", "2.0.0", "3.0.0"):
         push(repository, tmp_path, "App", text)
     clock.advance(days=1)
-    from feed.retention import RetentionStore
+    from feed.retention.store import RetentionStore
 
     RetentionStore(storage, clock).set_policy(None, Rules(keep_last=1))
     waits: list[float] = []
@@ -137,9 +137,9 @@ def test_scheduler_runs_the_stored_policy_once_per_interval(storage, clock, tmp_
 
 
 def test_a_feed_with_retention_interval_runs_the_scheduler(storage, clock, tmp_path):
-    from feed.app import create_app
-    from feed.config import config_from_env
-    from feed.retention_api import SCHEDULER
+    from feed.core.config import config_from_env
+    from feed.http.admin.retention import SCHEDULER
+    from feed.http.app import create_app
 
     config = config_from_env({"OCTOPACK_RETENTION_INTERVAL": "15"}, clock=clock)
     assert config.retention_interval == 15
@@ -152,7 +152,7 @@ def test_a_feed_with_retention_interval_runs_the_scheduler(storage, clock, tmp_p
         for text in ("1.0.0", "2.0.0"):
             push(repository, tmp_path, "App", text)
         clock.advance(days=1)
-        from feed.retention import RetentionStore
+        from feed.retention.store import RetentionStore
 
         RetentionStore(storage, clock).set_policy(None, Rules(keep_last=1))
         report = scheduler.run_once()

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feed.retention_policy import Candidate, Policy, Rules, check_pattern, plan_package
-from packer.errors import BadInput
-from packer.versioning import parse_version
+from feed.retention.policy import Candidate, Policy, Rules, check_pattern, plan_package
+from packer.model.errors import BadInput
+from packer.model.versions import parse_version
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

@@ -1,0 +1,90 @@
+"""The objects one feed app shares between its blueprints, and request helpers they all use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, request
+
+from feed.core.config import FeedConfig
+from feed.core.errors import BadRequest
+from feed.core.keys import ApiKey, KeyStore, authorize
+from feed.core.repository import Repository
+
+EXTENSION = "octopack"
+
+
+@dataclass(frozen=True)
+class FeedServices:
+    """The repository core, the key store and the configuration of one app."""
+
+    config: FeedConfig
+    repository: Repository
+    keys: KeyStore
+
+
+def services() -> FeedServices:
+    """Return the current app's services (set up by create_app)."""
+    return current_app.extensions[EXTENSION]
+
+
+def presented_key() -> str | None:
+    """Return the API key a request carries: header, Basic password or ?apikey=."""
+    for header in ("X-Octopus-ApiKey", "X-NuGet-ApiKey"):
+        if request.headers.get(header):
+            return request.headers[header].strip()
+    auth = request.authorization
+    if auth is not None and auth.type == "basic" and auth.password:
+        return auth.password
+    for name, value in request.args.items():
+        if name.lower() == "apikey" and value:
+            return value
+    return None
+
+
+def require(scope: str) -> ApiKey | None:
+    """Check the request's key against a scope (read passes anonymously on a public feed)."""
+    feed = services()
+    return authorize(feed.keys, presented_key(), scope, feed.config.private)
+
+
+def arg_bool(name: str, default: bool = False) -> bool:
+    """Read a true/false query parameter case-insensitively; refuse anything else."""
+    text = _arg(name)
+    if text is None or text == "":
+        return default
+    if text.lower() in ("true", "1", "yes"):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    raise BadRequest(f"query parameter {name}={text!r} must be true or false")
+
+
+def arg_int(name: str, default: int, maximum: int | None = None) -> int:
+    """Read a non-negative whole-number query parameter, capped at `maximum`."""
+    text = _arg(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadRequest(f"query parameter {name}={text!r} must be a whole number") from None
+    if value < 0:
+        raise BadRequest(f"query parameter {name}={text!r} must not be negative")
+    return min(value, maximum) if maximum is not None else value
+
+
+def arg_str(name: str) -> str | None:
+    """Read a query parameter whose name is matched case-insensitively (Octopus is lax)."""
+    return _arg(name)
+
+
+def _arg(name: str) -> str | None:
+    """Return a query parameter by case-insensitive name."""
+    if name in request.args:
+        return request.args[name]
+    lowered = name.lower()
+    for key, value in request.args.items():
+        if key.lower() == lowered:
+            return value
+    return None

@@ -1,0 +1,303 @@
+"""What the NuGet v2 and v3 dialects share: absolute URLs, which records NuGet sees,
+publish, unlist/relist/delete, and reading a nupkg's nuspec out of storage by byte ranges.
+
+Everything here is a translation onto the repository core; no package logic lives here.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from flask import request
+
+from feed.core.errors import BadRequest, PackageNotFound, PackageRefused
+from feed.core.records import PackageRecord
+from feed.core.repository import OverwriteMode, PushResult
+from feed.http.cache import (  # noqa: F401 - re-exported for the NuGet blueprints and tests
+    CACHE_ENTRIES,
+    CACHE_MAX_BYTES,
+    CACHE_MAX_SECONDS,
+    ResponseCache,
+    install_cache,
+)
+from feed.http.cache import cached as _cached
+from feed.http.context import require, services
+from packer.model.identity import is_valid_id
+from packer.model.versions import NuGetVersion, parse_version, try_parse_version
+
+NUPKG = "nupkg"
+DELETE_MODES = ("unlist", "delete")
+UNLISTED_PUBLISHED = "1900-01-01T00:00:00Z"
+SEMVER2_LEVEL = "2.0.0"
+_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
+_PREFIX = re.compile(r"^(/[A-Za-z0-9._~\-]+)*$")
+
+
+def check_config(config: object) -> None:
+    """Refuse a NuGet delete mode other than unlist or delete when the app is built."""
+    mode = getattr(config, "nuget_delete", "unlist")
+    if mode not in DELETE_MODES:
+        raise BadRequest(f"nuget_delete={mode!r} must be one of {', '.join(DELETE_MODES)}")
+
+
+# -- the response cache (feed.cache) with NuGet's protocol headers ----------------------
+
+
+def _protocol_headers() -> dict[str, str]:
+    """Return the headers every cached answer carries (OData's version for v2 clients)."""
+    return {"DataServiceVersion": "2.0;"} if request.path.startswith("/api/v2") else {}
+
+
+cached = functools.partial(_cached, extra_headers=_protocol_headers)
+
+
+# -- absolute URLs ----------------------------------------------------------------------
+
+
+def site_root() -> str:
+    """Return `scheme://host[:port][/prefix]` of the feed as the client reached it.
+
+    Behind a proxy the feed is configured to trust, X-Forwarded-Proto, -Host and -Prefix
+    win; a forwarded value that is not a plain scheme, host or path is ignored.
+    """
+    scheme, host, prefix = request.scheme, request.host, request.script_root
+    if getattr(services().config, "trust_proxy", False):
+        scheme = _forwarded("X-Forwarded-Proto", lambda v: v.lower() in ("http", "https")) or scheme
+        host = _forwarded("X-Forwarded-Host", lambda v: bool(_HOST.match(v))) or host
+        prefix = _forwarded("X-Forwarded-Prefix", lambda v: bool(_PREFIX.match(v))) or prefix
+    return f"{scheme.lower()}://{host}{prefix.rstrip('/')}"
+
+
+def _forwarded(header: str, valid: object) -> str | None:
+    """Return the first (client-side) value of a forwarded header when it is valid."""
+    raw = request.headers.get(header)
+    if not raw:
+        return None
+    value = raw.split(",")[0].strip()
+    return value if value and valid(value) else None  # type: ignore[operator]
+
+
+# -- which records NuGet sees -----------------------------------------------------------
+
+
+def checked_id(package_id: str) -> str:
+    """Return an id from a URL or query; anything no package can have answers 404."""
+    if not is_valid_id(package_id):
+        shown = package_id if len(package_id) <= 120 else package_id[:120] + "..."
+        raise PackageNotFound(f"no package {shown!r}: that is not a valid package id")
+    return package_id
+
+
+def nuget_records(package_id: str) -> list[PackageRecord]:
+    """Return every nupkg version of one id (listed or not), newest first."""
+    checked_id(package_id)
+    return [r for r in services().repository.list_versions(package_id) if r.format == NUPKG]
+
+
+def nuget_record(package_id: str, version: str) -> PackageRecord:
+    """Return one nupkg version (listed or not); 404 for unknown or non-nupkg packages."""
+    checked_id(package_id)
+    parsed = try_parse_version(version)
+    if parsed is None:
+        raise PackageNotFound(f"package {package_id} {version} is not in the feed")
+    record = services().repository.get(package_id, parsed)
+    if record.format != NUPKG:
+        raise PackageNotFound(
+            f"{record.id} {record.version} is a {record.format} package, which NuGet clients "
+            "cannot use; fetch it through the Octopus API"
+        )
+    return record
+
+
+def all_nuget_records() -> dict[str, list[PackageRecord]]:
+    """Return every nupkg record of the feed grouped by lower-case id, newest first."""
+    groups: dict[str, list[PackageRecord]] = {}
+    for record, _ in services().repository.records_with_etags():
+        if record.format == NUPKG:
+            groups.setdefault(record.id.lower(), []).append(record)
+    for records in groups.values():
+        records.sort(key=version_of, reverse=True)
+    return groups
+
+
+def visible(record: PackageRecord, prerelease: bool, semver2: bool) -> bool:
+    """Tell whether a listed record shows for these client settings."""
+    if not record.listed:
+        return False
+    if record.is_prerelease and not prerelease:
+        return False
+    return semver2 or not record.is_semver2
+
+
+@dataclass(frozen=True)
+class Latest:
+    """The newest stable and the newest of all listed versions one client can see."""
+
+    stable: PackageRecord | None
+    absolute: PackageRecord | None
+
+
+def latest_of(records: list[PackageRecord], semver2: bool) -> Latest:
+    """Find IsLatestVersion and IsAbsoluteLatestVersion among records sorted newest first."""
+    stable = next((r for r in records if visible(r, False, semver2)), None)
+    absolute = next((r for r in records if visible(r, True, semver2)), None)
+    return Latest(stable, absolute)
+
+
+def published_text(record: PackageRecord) -> str:
+    """Return Published as NuGet shows it: 1900-01-01 marks an unlisted version."""
+    return record.published if record.listed else UNLISTED_PUBLISHED
+
+
+def version_of(record: PackageRecord) -> NuGetVersion:
+    """Return a record's version parsed (for ordering and comparisons)."""
+    return parse_version(record.version)
+
+
+def full_version(record: PackageRecord) -> str:
+    """Return the normalised version with its build metadata, as NuGet's v3 shows it."""
+    parsed = version_of(record)
+    return parsed.normalized + (f"+{parsed.metadata}" if parsed.metadata else "")
+
+
+# -- search terms ----------------------------------------------------------------------
+
+
+def matches_terms(record: PackageRecord, terms: list[str]) -> bool:
+    """Tell whether every search term occurs in the id, title, tags, authors or description."""
+    key = record.id.lower()
+    text = " ".join(
+        [key, record.title or "", " ".join(record.tags), " ".join(record.authors)]
+        + [record.description or ""]
+    ).lower()
+    for term in terms:
+        field, _, value = term.partition(":")
+        if value and field in ("id", "packageid"):
+            if value not in key:
+                return False
+        elif term not in text:
+            return False
+    return True
+
+
+def search_rank(record: PackageRecord, terms: list[str]) -> tuple[int, str]:
+    """Order hits: exact id, then id prefix, then id contains, then the rest; by id."""
+    key, query = record.id.lower(), " ".join(terms)
+    if not query:
+        return 0, key
+    if key == query:
+        return 0, key
+    if key.startswith(query):
+        return 1, key
+    return (2 if query in key else 3), key
+
+
+# -- publish, unlist, relist, delete ----------------------------------------------------
+
+
+def publish() -> PushResult:
+    """Store a pushed nupkg: the first file part of a multipart body, or the raw body."""
+    require("push")
+    source, name = _pushed_package()
+    filename = name if name.lower().endswith(".nupkg") else "package.nupkg"
+    return services().repository.add_package(
+        source, filename, OverwriteMode.FAIL_IF_EXISTS, default_format=NUPKG
+    )
+
+
+def _pushed_package() -> tuple[BinaryIO | Path, str]:
+    """Return the spooled first file of a multipart upload, or the body stream itself."""
+    if request.mimetype.startswith("multipart/"):
+        upload = next(iter(request.files.values()), None)
+        if upload is None:
+            raise PackageRefused("the multipart body holds no file; send the .nupkg as its part")
+        spooled = getattr(upload.stream, "name", None)
+        if isinstance(spooled, str) and Path(spooled).is_file():
+            upload.stream.flush()
+            return Path(spooled), upload.filename or ""
+        return upload.stream, upload.filename or ""
+    return request.stream, ""
+
+
+def delete_or_unlist(package_id: str, version: str) -> PackageRecord:
+    """NuGet's delete: unlist by default; a hard delete when the feed is configured so."""
+    hard = getattr(services().config, "nuget_delete", "unlist") == "delete"
+    require("admin" if hard else "push")
+    record = nuget_record(package_id, version)
+    repository = services().repository
+    if hard:
+        return repository.delete(record.id, record.version)
+    return repository.set_listed(record.id, record.version, False)
+
+
+def relist(package_id: str, version: str) -> PackageRecord:
+    """NuGet's relist: make an unlisted version show in search and "latest" again."""
+    require("push")
+    record = nuget_record(package_id, version)
+    return services().repository.set_listed(record.id, record.version, True)
+
+
+# -- the nuspec inside a stored nupkg ---------------------------------------------------
+
+
+class _RangeFile(io.RawIOBase):
+    """A seekable read-only file over a stored blob, read by byte ranges (for zipfile)."""
+
+    def __init__(self, record: PackageRecord) -> None:
+        self.record = record
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.record.size}
+        self.position = max(0, base[whence] + offset)
+        return self.position
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self.position >= self.record.size or len(buffer) == 0:
+            return 0
+        end = min(self.position + len(buffer), self.record.size) - 1
+        with services().repository.open_download(self.record, self.position, end) as source:
+            data = source.read(end - self.position + 1)
+        buffer[: len(data)] = data
+        self.position += len(data)
+        return len(data)
+
+
+def read_nuspec(record: PackageRecord) -> bytes:
+    """Return the root .nuspec of a stored nupkg as it was pushed (a few ranged reads)."""
+    limit = services().repository.limits.max_nuspec_bytes
+    with (
+        io.BufferedReader(_RangeFile(record), 64 * 1024) as source,
+        zipfile.ZipFile(source) as archive,
+    ):
+        for info in archive.infolist():
+            if "/" not in info.filename and info.filename.lower().endswith(".nuspec"):
+                if info.file_size > limit:
+                    raise PackageRefused(f"the nuspec of {record.filename} is over {limit} bytes")
+                return archive.read(info)
+    raise PackageNotFound(f"{record.filename} holds no nuspec")
+
+
+def check_semver_level(text: str | None) -> bool:
+    """Read semVerLevel: True for 2.0.0 (or higher), False when absent or 1.x."""
+    if not text:
+        return False
+    parsed = try_parse_version(text.strip())
+    if parsed is None:
+        raise BadRequest(f"semVerLevel={text!r} is not a version such as 2.0.0")
+    return parsed.major >= 2

@@ -1,0 +1,183 @@
+"""`octopack deploy`: fetch, verify and extract a package on this target and run its scripts."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from packer.cli.common import output_format_option, print_json, report_errors
+from packer.model.errors import BadInput, OperationFailed, UnsafeArchive
+
+
+def _echo_for(output_format: str) -> Callable[[str], None]:
+    """Send progress and script output to stdout, or to stderr when stdout carries JSON."""
+    to_stderr = output_format == "json"
+
+    def echo(text: str) -> None:
+        click.echo(text, err=to_stderr)
+        (sys.stderr if to_stderr else sys.stdout).flush()
+
+    return echo
+
+
+def _check_root(root: Path) -> Path:
+    """Refuse a root that exists but is not a folder; create it otherwise."""
+    if root.exists() and not root.is_dir():
+        raise BadInput(f"--root {str(root)!r} exists and is not a directory")
+    root.mkdir(parents=True, exist_ok=True)
+    return root.resolve()
+
+
+@click.command("deploy")
+@click.argument("package_id", required=False)
+@click.option("--version", "version", help="Deploy exactly this version.")
+@click.option("--range", "version_range", help="Deploy the newest version in a NuGet range.")
+@click.option("--prerelease", is_flag=True, help="Let the newest version be a prerelease.")
+@click.option("--server", envvar="OCTOPACK_SERVER", help="Feed URL [env OCTOPACK_SERVER].")
+@click.option("--api-key", "--apiKey", "api_key", envvar="OCTOPACK_API_KEY", help="Feed API key.")
+@click.option("--space", help="Space id on the feed, e.g. Spaces-1.")
+@click.option("--file", "package_file", type=click.Path(path_type=Path), help="Deploy this file.")
+@click.option("--root", required=True, type=click.Path(path_type=Path), help="Target root dir.")
+@click.option("--environment", help="Environment name (a folder under the root).")
+@click.option("--cache", "cache_dir", type=click.Path(path_type=Path), help="Package cache dir.")
+@click.option("--keep", type=int, help="Keep the N newest successful releases (counts current).")
+@click.option("--cleanup-only", is_flag=True, help="Apply --keep without deploying.")
+@click.option("--variable", "variables", multiple=True, help="NAME=VALUE for scripts.")
+@click.option("--sensitive-variable", "sensitive", multiple=True, help="NAME=VALUE, masked.")
+@click.option("--variables-file", "variables_files", multiple=True, type=click.Path(path_type=Path))
+@click.option("--substitute", multiple=True, help="Replace #{Name} in files matching GLOB.")
+@click.option("--allow-missing-variables", is_flag=True, help="Leave unknown #{Name} as is.")
+@click.option("--lock-timeout", type=float, default=600.0, show_default=True, help="Seconds.")
+@output_format_option
+@report_errors
+def deploy_command(
+    package_id: str | None,
+    version: str | None,
+    version_range: str | None,
+    prerelease: bool,
+    server: str | None,
+    api_key: str | None,
+    space: str | None,
+    package_file: Path | None,
+    root: Path,
+    environment: str | None,
+    cache_dir: Path | None,
+    keep: int | None,
+    cleanup_only: bool,
+    variables: tuple[str, ...],
+    sensitive: tuple[str, ...],
+    variables_files: tuple[Path, ...],
+    substitute: tuple[str, ...],
+    allow_missing_variables: bool,
+    lock_timeout: float,
+    output_format: str,
+) -> None:
+    """Deploy a package: ID from the feed (--version, --range or latest) or --file PACKAGE.
+
+    Extracts into {root}/{environment}/{id}/{version}, runs PreDeploy, substitutes
+    variables, runs Deploy and PostDeploy, then points `current` at the release.
+    """
+    from packer.target import deploy
+    from packer.target.layout import check_segment
+    from packer.target.variables import Variables
+
+    if version and version_range:
+        raise BadInput("give --version or --range, not both")
+    if keep is not None and keep < 1:
+        raise BadInput(f"--keep {keep} must be at least 1 (the current release always stays)")
+    if environment is not None:
+        check_segment(environment, "environment")
+    echo = _echo_for(output_format)
+    options = deploy.DeployOptions(
+        root=_check_root(root),
+        environment=environment,
+        cache_dir=cache_dir.resolve() if cache_dir else None,
+        keep=keep,
+        variables=Variables.build(variables, sensitive, variables_files),
+        substitute=list(substitute),
+        allow_missing_variables=allow_missing_variables,
+        lock_timeout=lock_timeout,
+        echo=echo,
+    )
+    if cleanup_only:
+        if keep is None:
+            raise BadInput("--cleanup-only needs --keep N")
+        result = deploy.cleanup(options, package_id)
+        _report_cleanup(package_id, environment, result, output_format)
+        return
+    if package_file is not None:
+        if version or version_range:
+            raise BadInput("--file takes id and version from the package; drop --version/--range")
+    elif not package_id:
+        raise BadInput("give a package ID to deploy from the feed, or --file PACKAGE")
+    try:
+        if package_file is not None:
+            outcome = deploy.deploy_file(package_file.resolve(), options, package_id)
+        else:
+            outcome = deploy.deploy_from_feed(
+                options, package_id, version, version_range, prerelease, server, api_key, space
+            )
+    except OperationFailed as error:
+        if output_format == "json":  # a pipeline still gets one document saying what happened
+            status = "refused" if isinstance(error, UnsafeArchive) else "failed"
+            print_json(_failure_document(package_id, version, environment, status, str(error)))
+        raise
+    if output_format == "json":
+        print_json(outcome.to_json())
+    elif outcome.status == "success":
+        click.echo(f"deployed {outcome.id} {outcome.version} to {outcome.directory}")
+        for item in outcome.deleted:
+            click.echo(f"retention deleted {item['version']} ({item['directory']})")
+    if outcome.status != "success":
+        raise OperationFailed(
+            f"deploy of {outcome.id} {outcome.version} failed: {outcome.message}; "
+            f"the release stays in {outcome.directory} for inspection"
+        )
+
+
+def _failure_document(
+    package_id: str | None, version: str | None, environment: str | None, status: str, message: str
+) -> dict[str, Any]:
+    """Return the deploy JSON of a deploy that stopped before any step ran."""
+    return {
+        "id": package_id,
+        "version": version,
+        "environment": environment,
+        "directory": None,
+        "status": status,
+        "steps": [],
+        "kept": [],
+        "deleted": [],
+        "message": message,
+    }
+
+
+def _report_cleanup(
+    package_id: str | None, environment: str | None, result: Any, output_format: str
+) -> None:
+    """Print what --cleanup-only kept and deleted."""
+    if output_format == "json":
+        print_json(
+            {
+                "id": package_id,
+                "version": None,
+                "environment": environment,
+                "directory": None,
+                "status": "cleaned",
+                "steps": [],
+                "kept": result.kept,
+                "deleted": result.deleted,
+            }
+        )
+        return
+    for item in result.kept:
+        click.echo(f"kept {item['id']} {item['version']} ({item['directory']})")
+    for item in result.deleted:
+        click.echo(f"deleted {item['id']} {item['version']} ({item['directory']})")
+
+
+COMMANDS = [deploy_command]

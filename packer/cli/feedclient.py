@@ -1,0 +1,331 @@
+"""`octopack push`, `import` and `versions`: the feed client on the command line."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from packer.cli.common import output_format_option, print_json, report_errors
+from packer.client.feed import FeedClient, PushResult, check_local_package, overwrite_mode_param
+from packer.model.errors import BadInput, PackerError
+from packer.model.identity import EXTENSIONS, validate_id
+from packer.model.versions import parse_range
+
+server_option = click.option(
+    "--server",
+    envvar="OCTOPACK_SERVER",
+    metavar="URL",
+    help="Feed URL, e.g. http://127.0.0.1:8080 (or OCTOPACK_SERVER).",
+)
+api_key_option = click.option(
+    "--api-key",
+    "--apiKey",
+    "api_key",
+    envvar="OCTOPACK_API_KEY",
+    metavar="KEY",
+    help="API key sent as X-Octopus-ApiKey (or OCTOPACK_API_KEY).",
+)
+space_option = click.option("--space", metavar="SPACE", help="Space id, e.g. Spaces-1.")
+
+
+def network_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--retries and --timeout, shared by every command that talks to a feed."""
+    func = click.option(
+        "--timeout",
+        type=click.FloatRange(min=0.1),
+        default=300.0,
+        show_default=True,
+        help="Seconds to wait for each answer (and for each read of a transfer).",
+    )(func)
+    return click.option(
+        "--retries",
+        type=click.IntRange(min=0),
+        default=4,
+        show_default=True,
+        help="Retries after a network error or 5xx, with exponential backoff from 0.5s.",
+    )(func)
+
+
+def _client(
+    server: str | None, api_key: str | None, space: str | None, retries: int, timeout: float
+) -> FeedClient:
+    """A FeedClient from the command line options."""
+    return FeedClient(
+        server or "", api_key=api_key, space=space, retries=retries, timeout=(10.0, timeout)
+    )
+
+
+def overwrite_option(default: str) -> Callable[[Any], Any]:
+    """The --overwrite-mode option (alias --overwriteMode) with a per-command default."""
+    return click.option(
+        "--overwrite-mode",
+        "--overwriteMode",
+        "overwrite_mode",
+        default=default,
+        show_default=True,
+        metavar="fail-if-exists|overwrite-existing|ignore-if-exists",
+        help="What the feed does when the version exists (Octopus names also accepted).",
+    )
+
+
+def _show_progress() -> bool:
+    """A progress bar only for a person at a terminal, never in CI or in pipes."""
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+@contextmanager
+def _progress(label: str, size: int) -> Iterator[Callable[[int, int | None], None] | None]:
+    """Yield a progress callback drawing a bar on stderr, or None when quiet."""
+    if not _show_progress():
+        yield None
+        return
+    with click.progressbar(length=size, label=label, file=sys.stderr) as bar:
+        shown = [0]
+
+        def update(done: int, total: int | None) -> None:
+            if done > shown[0]:
+                bar.update(done - shown[0])
+                shown[0] = done
+
+        yield update
+
+
+def _report(results: list[PushResult], output_format: str) -> None:
+    """Print the results (json document or one line each) and exit 1 unless all are ok."""
+    if output_format == "json":
+        print_json({"results": [result.to_json() for result in results]})
+    else:
+        for result in results:
+            line = f"{result.status}: {result.id} {result.version} ({result.file}) {result.message}"
+            click.echo(line, err=not result.ok)
+    if not all(result.ok for result in results):
+        sys.exit(1)
+
+
+class _Pusher:
+    """Push files one by one; once the feed gave no answer after retries, send no more."""
+
+    def __init__(self, client: FeedClient, mode: str) -> None:
+        self.client = client
+        self.mode = mode
+        self.unreachable: str | None = None
+
+    def push(self, path: Path, filename: str | None = None) -> PushResult:
+        """Push one file, turning a failure to reach the feed into an `error` result."""
+        package_id, version, size = check_local_package(path, filename)
+        if self.unreachable:
+            message = f"not sent: an earlier push failed: {self.unreachable}"
+            return PushResult(str(path), package_id, version, "error", message)
+        try:
+            with _progress(path.name, size) as progress:
+                return self.client.push(path, self.mode, progress=progress, filename=filename)
+        except BadInput as error:
+            return PushResult(str(path), package_id, version, "error", str(error))
+        except PackerError as error:
+            self.unreachable = str(error)
+            return PushResult(str(path), package_id, version, "error", str(error))
+
+
+@click.command("push")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@server_option
+@api_key_option
+@space_option
+@overwrite_option("fail-if-exists")
+@click.option(
+    "--replace-existing",
+    is_flag=True,
+    help="Legacy octo flag: the same as --overwrite-mode overwrite-existing.",
+)
+@network_options
+@output_format_option
+@report_errors
+def push_command(
+    files: tuple[Path, ...],
+    server: str | None,
+    api_key: str | None,
+    space: str | None,
+    overwrite_mode: str,
+    replace_existing: bool,
+    retries: int,
+    timeout: float,
+    output_format: str,
+) -> None:
+    """Push package files (Id.Version.ext) to a feed.
+
+    Every file is checked before anything is sent. Exit 0 when all were created, kept or
+    overwritten; 1 when any conflict, refusal or error; 2 for a missing or misnamed file.
+    """
+    mode = "overwrite-existing" if replace_existing else overwrite_mode
+    overwrite_mode_param(mode)
+    for path in files:
+        check_local_package(path)
+    with _client(server, api_key, space, retries, timeout) as client:
+        pusher = _Pusher(client, mode)
+        results = [pusher.push(path) for path in files]
+    _report(results, output_format)
+
+
+def find_packages(folder: Path) -> list[Path]:
+    """Every file below `folder` whose name ends in a package extension, in a stable order.
+
+    Covers Octopus built-in repository folders and package caches and NuGet folder feeds
+    (`{id}/{version}/{id}.{version}.nupkg`; their .nuspec and .sha512 files are not packages).
+    """
+    suffixes = tuple("." + extension for extension in EXTENSIONS)
+    found = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(Path(root, name) for name in sorted(names) if name.lower().endswith(suffixes))
+    return found
+
+
+_CACHE_NAME = re.compile(r"(?P<id>[^@/]+)@S(?P<version>[^@/]+)@[0-9A-Za-z-]+(?P<ext>\.[a-z0-9.]+)")
+
+
+def upload_name(path: Path) -> str:
+    """The Id.Version.ext name to upload a file under.
+
+    Octopus package caches name files `{Id}@S{Version}@{hash}.{ext}`; everything else is
+    uploaded under its own name.
+    """
+    match = _CACHE_NAME.fullmatch(path.name)
+    if match:
+        return f"{match['id']}.{match['version']}{match['ext']}"
+    return path.name
+
+
+def _import_to_server(packages: list[Path], client: FeedClient, mode: str) -> list[PushResult]:
+    """Push each package, reporting a misnamed or unreadable one without stopping."""
+    pusher = _Pusher(client, mode)
+    results = []
+    for path in packages:
+        try:
+            results.append(pusher.push(path, upload_name(path)))
+        except BadInput as error:
+            results.append(PushResult(str(path), "", "", "error", str(error)))
+    return results
+
+
+def _import_to_storage(packages: list[Path], location: str, mode: str) -> list[PushResult]:
+    """Add each package straight through the feed's repository core (no server needed)."""
+    from feed.core.config import config_from_env
+    from feed.core.repository import OverwriteMode
+    from feed.http.app import repository_for
+
+    repository = repository_for(config_from_env(storage=location))
+    wanted = OverwriteMode.parse(mode)
+    results = []
+    for path in packages:
+        try:
+            name = upload_name(path)
+            package_id, version, _ = check_local_package(path, name)
+            outcome = repository.add_package(path, name, wanted)
+        except BadInput as error:
+            results.append(PushResult(str(path), "", "", "error", str(error)))
+            continue
+        except PackerError as error:
+            status = "conflict" if getattr(error, "status", None) == 409 else "refused"
+            results.append(PushResult(str(path), package_id, version, status, str(error)))
+            continue
+        record = outcome.record
+        message = f"{outcome.status} in {location}"
+        results.append(PushResult(str(path), record.id, record.version, outcome.status, message))
+    return results
+
+
+@click.command("import")
+@click.argument("folder", type=click.Path(path_type=Path))
+@server_option
+@api_key_option
+@space_option
+@click.option("--storage", metavar="LOCATION", help="Add straight to a feed's storage instead.")
+@overwrite_option("ignore-if-exists")
+@network_options
+@output_format_option
+@report_errors
+def import_command(
+    folder: Path,
+    server: str | None,
+    api_key: str | None,
+    space: str | None,
+    storage: str | None,
+    overwrite_mode: str,
+    retries: int,
+    timeout: float,
+    output_format: str,
+) -> None:
+    """Push every package file found below FOLDER (recursively), reporting each.
+
+    Reads Octopus built-in repository folders and NuGet folder feeds. The default
+    ignore-if-exists makes a repeated import a no-op. Exit 1 when any package failed.
+    """
+    if not folder.is_dir():
+        raise BadInput(f"import folder {str(folder)!r} is not a directory")
+    overwrite_mode_param(overwrite_mode)
+    packages = find_packages(folder)
+    if not packages:
+        raise BadInput(f"no package files (.{', .'.join(EXTENSIONS)}) below {str(folder)!r}")
+    if storage:
+        results = _import_to_storage(packages, storage, overwrite_mode)
+    else:
+        with _client(server, api_key, space, retries, timeout) as client:
+            results = _import_to_server(packages, client, overwrite_mode)
+    _report(results, output_format)
+
+
+@click.command("versions")
+@click.argument("package_id", metavar="ID")
+@server_option
+@api_key_option
+@space_option
+@click.option("--range", "version_range", metavar="RANGE", help="NuGet range, e.g. [1.0,2.0).")
+@click.option("--prerelease", is_flag=True, help="Include pre-release versions.")
+@click.option("--latest", is_flag=True, help="Only the newest matching version.")
+@network_options
+@output_format_option
+@report_errors
+def versions_command(
+    package_id: str,
+    server: str | None,
+    api_key: str | None,
+    space: str | None,
+    version_range: str | None,
+    prerelease: bool,
+    latest: bool,
+    retries: int,
+    timeout: float,
+    output_format: str,
+) -> None:
+    """List the versions of a package on a feed, newest first (exit 1 when none match)."""
+    validate_id(package_id)
+    if version_range:
+        parse_range(version_range)
+    with _client(server, api_key, space, retries, timeout) as client:
+        found = client.versions(package_id, version_range, prerelease, latest)
+    if output_format == "json":
+        print_json(
+            {
+                "id": package_id,
+                "versions": [
+                    {"version": v.version, "published": v.published, "size": v.size} for v in found
+                ],
+            }
+        )
+    else:
+        for info in found:
+            click.echo(info.version)
+    if not found:
+        wanted = f" in range {version_range}" if version_range else ""
+        click.echo(f"error: no versions of {package_id}{wanted} on {client.server}", err=True)
+        sys.exit(1)
+
+
+COMMANDS = [push_command, import_command, versions_command]

@@ -1,0 +1,234 @@
+"""`octopack serve` (the feed under gunicorn) and `octopack keys` (API key administration)."""
+
+from __future__ import annotations
+
+import click
+
+from packer.cli.common import admin_target_options, output_format_option, print_json, report_errors
+from packer.model.errors import BadInput
+
+SCOPES = ("read", "push", "admin")
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="Address to bind (or OCTOPACK_HOST) [127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port (or OCTOPACK_PORT) [8080].")
+@click.option(
+    "--storage",
+    metavar="PATH|s3://bucket/prefix",
+    default=None,
+    help="Where packages live (or OCTOPACK_STORAGE) [./data].",
+)
+@click.option(
+    "--api-key",
+    "--apiKey",
+    "api_keys",
+    multiple=True,
+    metavar="KEY",
+    help="An admin API key (repeatable; also OCTOPACK_API_KEY). Without any key and with "
+    "none stored, the first start creates an admin key and prints it once.",
+)
+@click.option("--workers", type=int, default=None, help="Worker processes [2 x cores].")
+@click.option(
+    "--private", is_flag=True, default=None, help="Reads need a key (or OCTOPACK_PRIVATE)."
+)
+@click.option(
+    "--max-package-size",
+    metavar="SIZE",
+    default=None,
+    help="Refuse larger uploads with 413, e.g. 500M or 8G (or OCTOPACK_MAX_PACKAGE_BYTES) [8G].",
+)
+@click.option("--upload-dir", default=None, help="Where uploads are spooled [the temp dir].")
+@click.option(
+    "--retention-interval",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="MINUTES",
+    help="Run retention with the stored policy this often (one feed process at a time; "
+    "or OCTOPACK_RETENTION_INTERVAL).",
+)
+@click.option(
+    "--cache-max-age",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="Longest a cached read answer is served (or OCTOPACK_CACHE_MAX_AGE) [600]. Answers "
+    "are revalidated on every request against the feed's change marker; this only bounds "
+    "staleness after a writer died between its commit and the marker. 0 turns the cache off.",
+)
+@click.option(
+    "--trust-proxy",
+    is_flag=True,
+    default=None,
+    help="Build absolute URLs from X-Forwarded-Proto/-Host/-Prefix; only behind a proxy that "
+    "sets them (or OCTOPACK_TRUST_PROXY).",
+)
+@click.option(
+    "--nuget-delete",
+    type=click.Choice(["unlist", "delete"]),
+    default=None,
+    help="What a NuGet client's delete does: unlist the version (push key), or delete it "
+    "for good (admin key) (or OCTOPACK_NUGET_DELETE) [unlist].",
+)
+@report_errors
+def serve_command(
+    host: str | None,
+    port: int | None,
+    storage: str | None,
+    api_keys: tuple[str, ...],
+    workers: int | None,
+    private: bool | None,
+    max_package_size: str | None,
+    upload_dir: str | None,
+    retention_interval: int | None,
+    cache_max_age: int | None,
+    trust_proxy: bool | None,
+    nuget_delete: str | None,
+) -> None:
+    """Run the package feed (Octopus, NuGet v2 and v3 dialects) under gunicorn."""
+    from feed.core.config import config_from_env, parse_size
+    from feed.http.server import run
+
+    if workers is not None and workers < 1:
+        raise BadInput(f"--workers {workers} must be at least 1")
+    config = config_from_env(
+        host=host,
+        port=port,
+        storage=storage,
+        api_keys=api_keys,
+        workers=workers,
+        private=private,
+        max_package_bytes=parse_size(max_package_size) if max_package_size else None,
+        upload_dir=upload_dir,
+        retention_interval=retention_interval,
+        cache_max_age=cache_max_age,
+        trust_proxy=trust_proxy,
+        nuget_delete=nuget_delete,
+    )
+    run(config)
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """Create, list and revoke feed API keys (scopes read, push, admin).
+
+    Works on the storage directly (--storage) or through a running feed (--server with an
+    admin --api-key).
+    """
+
+
+target_options = admin_target_options("Work on this storage directly.")
+
+
+class _Direct:
+    """Key administration on storage, through the feed's KeyStore."""
+
+    def __init__(self, location: str) -> None:
+        from feed.core.keys import KeyStore
+        from storage import StorageError, open_storage
+
+        try:
+            self.keys = KeyStore(open_storage(location))
+        except (StorageError, ValueError) as error:
+            raise BadInput(f"cannot open storage {location!r}: {error}") from None
+
+    def create(self, scope: str, name: str | None) -> dict[str, str]:
+        key, plain = self.keys.create(scope, name)
+        return {**key.public(), "key": plain}
+
+    def list(self) -> list[dict[str, str]]:
+        return [k.public() for k in self.keys.list()]
+
+    def revoke(self, name: str) -> dict[str, str]:
+        return self.keys.revoke(name).public()
+
+
+class _Remote:
+    """Key administration through a feed's admin endpoints under /api/octopack/keys."""
+
+    def __init__(self, server: str, api_key: str | None) -> None:
+        from packer.client.feed import AdminApi
+
+        self.api = AdminApi(server, api_key, "keys", timeout=30)
+
+    def create(self, scope: str, name: str | None) -> dict[str, str]:
+        return self.api.call("POST", json={"scope": scope, "name": name})
+
+    def list(self) -> list[dict[str, str]]:
+        return self.api.call("GET")["keys"]
+
+    def revoke(self, name: str) -> dict[str, str]:
+        from urllib.parse import quote
+
+        return self.api.call("DELETE", f"/{quote(name, safe='')}")
+
+
+def _target(storage: str | None, server: str | None, api_key: str | None) -> _Direct | _Remote:
+    """Pick direct storage access or the feed's admin API."""
+    if storage:
+        return _Direct(storage)
+    if server:
+        return _Remote(server, api_key)
+    raise BadInput("say where the keys live: --storage LOCATION, or --server URL --api-key KEY")
+
+
+@keys_group.command("create")
+@click.option("--scope", type=click.Choice(SCOPES), required=True, help="What the key may do.")
+@click.option("--name", default=None, help="A name to revoke it by [scope-random].")
+@target_options
+@output_format_option
+@report_errors
+def create_command(
+    scope: str,
+    name: str | None,
+    storage: str | None,
+    server: str | None,
+    api_key: str | None,
+    output_format: str,
+) -> None:
+    """Create a key and print it; it is stored hashed and never shown again."""
+    created = _target(storage, server, api_key).create(scope, name)
+    if output_format == "json":
+        print_json(created)
+        return
+    click.echo(created["key"])
+    click.echo(
+        f"created API key {created['name']!r} with scope {created['scope']}; "
+        "this is the only time it is shown",
+        err=True,
+    )
+
+
+@keys_group.command("list")
+@target_options
+@output_format_option
+@report_errors
+def list_command(
+    storage: str | None, server: str | None, api_key: str | None, output_format: str
+) -> None:
+    """List key names, scopes and creation times (never the keys)."""
+    keys = _target(storage, server, api_key).list()
+    if output_format == "json":
+        print_json({"keys": keys})
+        return
+    for key in keys:
+        click.echo(f"{key['name']}\t{key['scope']}\t{key['created']}")
+
+
+@keys_group.command("revoke")
+@click.argument("name")
+@target_options
+@output_format_option
+@report_errors
+def revoke_command(
+    name: str, storage: str | None, server: str | None, api_key: str | None, output_format: str
+) -> None:
+    """Revoke a key by name; every feed process refuses it from now on."""
+    revoked = _target(storage, server, api_key).revoke(name)
+    if output_format == "json":
+        print_json({**revoked, "revoked": True})
+        return
+    click.echo(f"revoked API key {revoked['name']!r} ({revoked['scope']})")
+
+
+COMMANDS = [serve_command, keys_group]

@@ -1,0 +1,1 @@
+"""packer/client"""

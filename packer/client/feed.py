@@ -1,0 +1,565 @@
+"""HTTP client of the feed: push, versions, download, with retries that never duplicate a push.
+
+Talks the Octopus built-in feed dialect of DESIGN.md over a `requests.Session`. Uploads and
+downloads stream in chunks, so a package of any size never sits in memory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from packer.client.transfer import (
+    READ_BLOCK,
+    MultipartBody,
+    PartFile,
+    Progress,
+    file_sha256,
+)
+from packer.model.errors import BadInput, OperationFailed
+from packer.model.identity import parse_package_filename, validate_id
+from packer.model.versions import parse_range, parse_version
+
+__all__ = [
+    "DownloadResult",
+    "FeedClient",
+    "Progress",
+    "PushResult",
+    "VersionInfo",
+    "check_local_package",
+    "file_sha256",
+    "overwrite_mode_param",
+]
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+OVERWRITE_MODES = {
+    "failifexists": "FailIfExists",
+    "overwriteexisting": "OverwriteExisting",
+    "ignoreifexists": "IgnoreIfExists",
+}
+SPACE_PATTERN = re.compile(r"Spaces-\d+")
+_NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout)
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What the feed did with one pushed file; `status` is one of the push contract's words."""
+
+    file: str
+    id: str
+    version: str
+    status: str
+    message: str
+    package: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the package is on the feed as the caller asked (exit 0)."""
+        return self.status in ("created", "kept", "overwritten")
+
+    def to_json(self) -> dict[str, str]:
+        """Return the keys of the push JSON contract."""
+        return {
+            "file": self.file,
+            "id": self.id,
+            "version": self.version,
+            "status": self.status,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One version of a package as the feed lists it."""
+
+    version: str
+    published: str | None
+    size: int | None
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    """A verified download: where it is, its SHA-256 and how many requests followed a break."""
+
+    path: Path
+    sha256: str
+    size: int
+    resumes: int
+
+
+def overwrite_mode_param(mode: str) -> str:
+    """Map `fail-if-exists`/`FailIfExists` (any case, any dashes) to the query parameter value."""
+    value = OVERWRITE_MODES.get(mode.replace("-", "").replace("_", "").lower())
+    if value is None:
+        choices = "fail-if-exists, overwrite-existing, ignore-if-exists"
+        raise BadInput(f"unknown overwrite mode {mode!r}: use one of {choices}")
+    return value
+
+
+def check_local_package(path: Path, filename: str | None = None) -> tuple[str, str, int]:
+    """Return (id, version, size) of a local package file; BadInput when missing, unreadable or misnamed."""
+    name = filename or path.name
+    parsed = parse_package_filename(name)
+    try:
+        with open(path, "rb"):
+            pass
+        info = path.stat()
+    except FileNotFoundError:
+        raise BadInput(f"package file {str(path)!r} does not exist") from None
+    except OSError as error:
+        raise BadInput(f"cannot read package file {str(path)!r}: {error.strerror}") from None
+    if not path.is_file():
+        raise BadInput(f"package file {str(path)!r} is not a regular file")
+    return parsed.id, str(parsed.version), info.st_size
+
+
+def _attempts(count: int) -> str:
+    return "1 attempt" if count == 1 else f"{count} attempts"
+
+
+def _error_text(response: requests.Response) -> str:
+    """The feed's ErrorMessage (and Errors) or the start of the body."""
+    try:
+        document = response.json()
+    except ValueError:
+        return response.text.strip()[:300] or response.reason or f"HTTP {response.status_code}"
+    if not isinstance(document, dict):
+        return str(document)[:300]
+    message = str(document.get("ErrorMessage") or response.reason or "")
+    details = [str(item) for item in document.get("Errors") or [] if str(item) != message]
+    return "; ".join([message, *details]) if details else message
+
+
+def _success_status(response: requests.Response, mode: str) -> str:
+    """created, kept or overwritten: the feed's X-Octopack-Push-Status, else the status code."""
+    told = response.headers.get("X-Octopack-Push-Status", "").lower()
+    if told in ("created", "kept", "overwritten"):
+        return told
+    if response.status_code == 201:
+        return "created"
+    return "overwritten" if mode == "OverwriteExisting" else "kept"
+
+
+class FeedClient:
+    """Client of one feed; every network step retries with exponential backoff.
+
+    `sleep` and `timeout` are injectable so tests never wait for real.
+    """
+
+    def __init__(
+        self,
+        server: str,
+        api_key: str | None = None,
+        space: str | None = None,
+        retries: int = 4,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        timeout: float | tuple[float, float] = (10.0, 300.0),
+        sleep: Callable[[float], None] = time.sleep,
+        session: requests.Session | None = None,
+    ) -> None:
+        if not server:
+            raise BadInput("no feed server: give --server or set OCTOPACK_SERVER")
+        if not re.match(r"https?://[^/\s]+", server):
+            raise BadInput(f"feed server {server!r} is not an http:// or https:// URL")
+        if space is not None and not SPACE_PATTERN.fullmatch(space):
+            raise BadInput(f"space {space!r} is not a space id like Spaces-1")
+        self.server = server.rstrip("/")
+        self.space = space
+        self.retries = retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.timeout = timeout
+        self._sleep = sleep
+        self._session = session or requests.Session()
+        self._session.headers["User-Agent"] = "octopack"
+        self._api_key = api_key
+        if api_key:
+            self._session.headers["X-Octopus-ApiKey"] = api_key
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._session.close()
+
+    def __enter__(self) -> FeedClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        """The URL of an Octopus-dialect path under the optional space."""
+        prefix = f"/api/{self.space}" if self.space else "/api"
+        return f"{self.server}{prefix}/{path}"
+
+    def _package_path(self, package_id: str, version: str) -> str:
+        return "packages/" + quote(f"packages-{package_id}.{version}", safe="")
+
+    def _wait(self, attempt: int, response: requests.Response | None = None) -> None:
+        """Sleep before retry number `attempt` (0-based): backoff doubling, or Retry-After."""
+        delay = min(self.max_backoff, self.backoff * (2**attempt))
+        retry_after = response.headers.get("Retry-After") if response is not None else None
+        if retry_after and retry_after.isdigit():
+            delay = min(self.max_backoff, max(delay, float(retry_after)))
+        self._sleep(delay)
+
+    def _get(
+        self, url: str, what: str, retries: int | None = None, **kwargs: Any
+    ) -> requests.Response:
+        """GET with retries on network errors and 5xx; return the first non-retryable answer."""
+        retries = self.retries if retries is None else retries
+        attempt = 0
+        while True:
+            try:
+                response = self._session.get(url, timeout=self.timeout, **kwargs)
+                if response.status_code not in RETRY_STATUSES:
+                    return response
+                failure = f"{self.server} answered {response.status_code}: {_error_text(response)}"
+            except _NETWORK_ERRORS as error:
+                response = None
+                failure = f"cannot reach {self.server}: {error.__class__.__name__}"
+            if attempt >= retries:
+                raise OperationFailed(f"{what} failed after {_attempts(attempt + 1)}: {failure}")
+            self._wait(attempt, response)
+            attempt += 1
+
+    def _auth_message(self, response: requests.Response) -> str:
+        """Say whether the key is missing, wrong, or lacks scope."""
+        detail = _error_text(response)
+        if response.status_code == 403:
+            return f"the API key lacks the scope for this on {self.server}: {detail}"
+        if not self._api_key:
+            return (
+                f"{self.server} needs an API key: give --api-key or set OCTOPACK_API_KEY ({detail})"
+            )
+        return f"{self.server} refused the API key as wrong or revoked: {detail}"
+
+    def _failed(self, response: requests.Response, what: str) -> OperationFailed:
+        """An OperationFailed for an unexpected answer, naming the server and the status."""
+        if response.status_code in (401, 403):
+            return OperationFailed(f"{what}: {self._auth_message(response)}")
+        return OperationFailed(
+            f"{what}: {self.server} answered {response.status_code}: {_error_text(response)}"
+        )
+
+    # -- package detail ---------------------------------------------------------------------
+
+    def find_detail(
+        self, package_id: str, version: str, retries: int | None = None
+    ) -> dict[str, Any] | None:
+        """The package resource, or None when the feed has no such version."""
+        what = f"reading {package_id} {version} from {self.server}"
+        url = self._url(self._package_path(package_id, version))
+        response = self._get(url, what, retries)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._failed(response, what)
+        try:
+            document = response.json()
+        except ValueError:
+            raise OperationFailed(f"{what}: the answer is not JSON") from None
+        if not isinstance(document, dict):
+            raise OperationFailed(f"{what}: the answer is not a package resource")
+        return document
+
+    def package_detail(self, package_id: str, version: str) -> dict[str, Any]:
+        """The package resource; OperationFailed when the feed does not have it."""
+        detail = self.find_detail(package_id, version)
+        if detail is None:
+            raise OperationFailed(f"{self.server} has no package {package_id} {version}")
+        return detail
+
+    # -- push -------------------------------------------------------------------------------
+
+    def push(
+        self,
+        path: str | os.PathLike[str],
+        overwrite_mode: str = "fail-if-exists",
+        progress: Progress | None = None,
+        filename: str | None = None,
+    ) -> PushResult:
+        """Upload one package; retry network errors and 5xx without ever pushing twice.
+
+        After a broken or timed-out attempt the feed is asked first whether the upload landed
+        (same SHA-256 at that id and version); if so the push counts as created.
+        Returns a PushResult for every answer of the feed; raises OperationFailed when no answer
+        came after the retries and BadInput for a bad local file.
+        """
+        path = Path(path)
+        name = filename or path.name
+        package_id, version, size = check_local_package(path, name)
+        mode = overwrite_mode_param(overwrite_mode)
+        local_sha: str | None = None
+        broken = False
+        attempt = 0
+        while True:
+            body = MultipartBody(path, name, size, progress)
+            response: requests.Response | None = None
+            try:
+                response = self._session.post(
+                    self._url("packages/raw"),
+                    params={"overwriteMode": mode},
+                    data=body,
+                    headers={"Content-Type": body.content_type},
+                    timeout=self.timeout,
+                )
+            except _NETWORK_ERRORS as error:
+                failure = f"the connection to {self.server} broke ({error.__class__.__name__})"
+            else:
+                if response.status_code not in RETRY_STATUSES:
+                    if response.status_code == 409 and broken:
+                        local_sha = local_sha or file_sha256(path)
+                        landed = self._landed(package_id, version, local_sha)
+                        if landed is not None:
+                            return self._landed_result(path, package_id, version, landed)
+                    return self._push_outcome(response, path, package_id, version, mode)
+                failure = f"{self.server} answered {response.status_code}: {_error_text(response)}"
+            if response is None or response.status_code not in (429, 503):
+                broken = True
+                local_sha = local_sha or file_sha256(path)
+                landed = self._landed(package_id, version, local_sha)
+                if landed is not None:
+                    return self._landed_result(path, package_id, version, landed)
+            if attempt >= self.retries:
+                raise OperationFailed(
+                    f"pushing {path.name} to {self.server} failed after {_attempts(attempt + 1)}: "
+                    f"{failure}"
+                )
+            self._wait(attempt, response)
+            attempt += 1
+
+    def _landed(self, package_id: str, version: str, local_sha: str) -> dict[str, Any] | None:
+        """The feed's resource when it holds exactly our bytes; None when not (or unknown)."""
+        try:
+            detail = self.find_detail(package_id, version, retries=0)
+        except OperationFailed:
+            return None
+        if detail and str(detail.get("Sha256", "")).lower() == local_sha:
+            return detail
+        return None
+
+    def _landed_result(
+        self, path: Path, package_id: str, version: str, detail: dict[str, Any]
+    ) -> PushResult:
+        message = "the upload landed before the connection broke (the feed holds the same SHA-256)"
+        return PushResult(str(path), package_id, version, "created", message, detail)
+
+    def _push_outcome(
+        self, response: requests.Response, path: Path, package_id: str, version: str, mode: str
+    ) -> PushResult:
+        """Translate the feed's answer into a PushResult."""
+        code = response.status_code
+        package: dict[str, Any] | None = None
+        if code in (200, 201):
+            try:
+                document = response.json()
+                package = document if isinstance(document, dict) else None
+            except ValueError:
+                package = None
+            package_id = str((package or {}).get("PackageId") or package_id)
+            version = str((package or {}).get("Version") or version)
+        where = self.server
+        if code in (200, 201):
+            status = _success_status(response, mode)
+            message = {
+                "created": f"pushed to {where}",
+                "overwritten": f"replaced the existing package on {where}",
+                "kept": f"{where} already has this version; kept the existing package",
+            }[status]
+        elif code == 409:
+            status, message = "conflict", _error_text(response)
+        elif code in (400, 413, 415, 422):
+            status, message = "refused", _error_text(response)
+        elif code in (401, 403):
+            status, message = "error", self._auth_message(response)
+        else:
+            status, message = "error", f"{where} answered {code}: {_error_text(response)}"
+        return PushResult(str(path), package_id, version, status, message, package)
+
+    # -- versions ---------------------------------------------------------------------------
+
+    def versions(
+        self,
+        package_id: str,
+        version_range: str | None = None,
+        include_prerelease: bool = False,
+        latest: bool = False,
+        page_size: int = 100,
+    ) -> list[VersionInfo]:
+        """Every version of a package on the feed (within the range), newest first."""
+        validate_id(package_id)
+        if version_range:
+            parse_range(version_range)
+        params: dict[str, Any] = {
+            "packageId": package_id,
+            "includePreRelease": "true" if include_prerelease else "false",
+            "take": 1 if latest else page_size,
+            "skip": 0,
+        }
+        if version_range:
+            params["versionRange"] = version_range
+        url = self._url("feeds/feeds-builtin/packages/versions")
+        what = f"listing versions of {package_id} on {self.server}"
+        found: list[VersionInfo] = []
+        while True:
+            response = self._get(url, what, params=dict(params))
+            if response.status_code == 404:
+                return []
+            if response.status_code != 200:
+                raise self._failed(response, what)
+            items, total = self._page(response, what)
+            found.extend(self._version_info(item, what) for item in items)
+            params["skip"] += len(items)
+            if latest or not items or len(found) >= total:
+                break
+        ordered = sorted(found, key=lambda info: parse_version(info.version), reverse=True)
+        return ordered[:1] if latest else ordered
+
+    @staticmethod
+    def _page(response: requests.Response, what: str) -> tuple[list[dict[str, Any]], int]:
+        """Items and TotalResults of one collection page."""
+        try:
+            document = response.json()
+            items = document["Items"]
+            total = int(document.get("TotalResults", len(items)))
+        except (ValueError, KeyError, TypeError):
+            raise OperationFailed(f"{what}: the answer is not a collection of versions") from None
+        if not isinstance(items, list):
+            raise OperationFailed(f"{what}: Items is not a list")
+        return items, total
+
+    @staticmethod
+    def _version_info(item: Any, what: str) -> VersionInfo:
+        if not isinstance(item, dict) or not item.get("Version"):
+            raise OperationFailed(f"{what}: an item without a Version: {item!r:.200}")
+        size = item.get("SizeBytes", item.get("PackageSizeBytes"))
+        return VersionInfo(
+            str(item["Version"]), item.get("Published"), int(size) if size is not None else None
+        )
+
+    # -- download ---------------------------------------------------------------------------
+
+    def download(
+        self,
+        package_id: str,
+        version: str,
+        dest_path: str | os.PathLike[str],
+        expected_sha256: str | None = None,
+        progress: Progress | None = None,
+    ) -> DownloadResult:
+        """Stream a package to `dest_path.part`, resume after cuts, verify, then rename into place.
+
+        A hash mismatch or a failed transfer leaves neither the file nor the `.part`.
+        """
+        dest = Path(dest_path)
+        part = dest.with_name(dest.name + ".part")
+        url = self._url(self._package_path(package_id, version) + "/raw")
+        what = f"downloading {package_id} {version} from {self.server}"
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            transfer = PartFile(part)
+        except OSError as error:
+            raise BadInput(f"cannot write {str(part)!r}: {error.strerror}") from None
+        try:
+            self._download_into(url, what, transfer, progress)
+            digest = transfer.digest.hexdigest()
+            expected = (expected_sha256 or transfer.etag_sha or "").lower()
+            if not expected:
+                expected = str(self.package_detail(package_id, version).get("Sha256", "")).lower()
+            if digest != expected:
+                raise OperationFailed(
+                    f"{what}: SHA-256 {digest} does not match the expected {expected}; "
+                    "the download was discarded"
+                )
+            os.replace(part, dest)
+        except BaseException:
+            transfer.close()
+            part.unlink(missing_ok=True)
+            raise
+        return DownloadResult(dest, digest, transfer.written, transfer.resumes)
+
+    def _download_into(
+        self, url: str, what: str, transfer: PartFile, progress: Progress | None
+    ) -> None:
+        """Fetch into the transfer, resuming with Range; retries count only attempts without progress."""
+        attempt = 0
+        while True:
+            before = transfer.written
+            response = None
+            try:
+                response = self._session.get(
+                    url, headers=transfer.request_headers(), stream=True, timeout=self.timeout
+                )
+                with response:
+                    if response.status_code in RETRY_STATUSES:
+                        failure = f"{self.server} answered {response.status_code}"
+                    else:
+                        if response.status_code == 404:
+                            raise OperationFailed(f"{what}: {self.server} has no such package")
+                        if response.status_code not in (200, 206):
+                            raise self._failed(response, what)
+                        transfer.accept(response, what)
+                        for block in response.iter_content(READ_BLOCK):
+                            transfer.write(block)
+                            if progress is not None:
+                                progress(transfer.written, transfer.total)
+                        if transfer.total is None or transfer.written >= transfer.total:
+                            transfer.finish()
+                            return
+                        failure = "the body ended early"
+            except (*_NETWORK_ERRORS, requests.exceptions.ChunkedEncodingError) as error:
+                failure = f"the connection to {self.server} broke ({error.__class__.__name__})"
+            if transfer.written > before:
+                attempt = 0
+            else:
+                if attempt >= self.retries:
+                    raise OperationFailed(
+                        f"{what} failed after {_attempts(attempt + 1)}: {failure}"
+                    )
+                self._wait(attempt, response)
+                attempt += 1
+            transfer.resumes += 1
+
+
+class AdminApi:
+    """JSON calls to one of the feed's admin areas (`/api/octopack/{area}`) with an admin key."""
+
+    def __init__(self, server: str, api_key: str | None, area: str, timeout: float) -> None:
+        if not api_key:
+            raise BadInput("--server needs an admin --api-key (or OCTOPACK_API_KEY)")
+        if not server.startswith(("http://", "https://")):
+            raise BadInput(f"feed server {server!r} is not an http:// or https:// URL")
+        self.base = f"{server.rstrip('/')}/api/octopack/{area}"
+        self.headers = {"X-Octopus-ApiKey": api_key}
+        self.timeout = timeout
+
+    def call(self, method: str, path: str = "", **kwargs: Any) -> dict[str, Any]:
+        """Send one request; an error answer becomes BadInput (400) or OperationFailed."""
+        url = self.base + path
+        try:
+            response = requests.request(
+                method, url, headers=self.headers, timeout=self.timeout, **kwargs
+            )
+        except requests.RequestException as error:
+            raise OperationFailed(f"cannot reach {url}: {error.__class__.__name__}") from None
+        if response.status_code >= 400:
+            error_type = BadInput if response.status_code == 400 else OperationFailed
+            raise error_type(f"{url} answered {response.status_code}: {_error_text(response)}")
+        try:
+            document = response.json()
+        except ValueError:
+            document = None
+        if not isinstance(document, dict):
+            raise OperationFailed(f"{url} answered {response.status_code} without a JSON object")
+        return document

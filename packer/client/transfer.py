@@ -1,0 +1,146 @@
+"""Bytes on the wire: a streamed multipart upload body and a resumable download file.
+
+Both move packages in chunks with a running SHA-256, so no package ever sits in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import requests
+
+from packer.model.errors import BadInput, OperationFailed
+
+CHUNK = 1 << 20
+READ_BLOCK = 1 << 16
+_SHA256_PATTERN = re.compile(r"[0-9a-f]{64}")
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+
+Progress = Callable[[int, int | None], None]
+"""Called with (bytes done, total bytes or None) as bytes move."""
+
+
+def file_sha256(path: Path) -> str:
+    """Hash a local file in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while block := stream.read(CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def etag_sha256(value: str | None) -> str | None:
+    """The SHA-256 carried by an ETag (the feed's ETag is the SHA-256), or None."""
+    if not value:
+        return None
+    text = value.removeprefix("W/").strip('"').lower()
+    return text if _SHA256_PATTERN.fullmatch(text) else None
+
+
+class MultipartBody:
+    """A multipart/form-data body read from disk chunk by chunk, with a known length.
+
+    requests sends an iterable with `__len__` as a Content-Length body, never chunked.
+    """
+
+    def __init__(self, path: Path, filename: str, size: int, progress: Progress | None) -> None:
+        self.boundary = secrets.token_hex(16)
+        disposition = f'form-data; name="file"; filename="{filename}"'
+        self._preamble = (
+            f"--{self.boundary}\r\nContent-Disposition: {disposition}\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        self._epilogue = f"\r\n--{self.boundary}--\r\n".encode()
+        self._path = path
+        self._size = size
+        self._progress = progress
+
+    @property
+    def content_type(self) -> str:
+        """The Content-Type header naming this body's boundary."""
+        return f"multipart/form-data; boundary={self.boundary}"
+
+    def __len__(self) -> int:
+        return len(self._preamble) + self._size + len(self._epilogue)
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._preamble
+        sent = 0
+        with open(self._path, "rb") as stream:
+            while sent < self._size:
+                block = stream.read(min(CHUNK, self._size - sent))
+                if not block:
+                    raise BadInput(f"package file {str(self._path)!r} shrank during upload")
+                sent += len(block)
+                if self._progress is not None:
+                    self._progress(sent, self._size)
+                yield block
+        yield self._epilogue
+
+
+class PartFile:
+    """A download in progress: the `.part` file, bytes written, hash, ETag and total."""
+
+    def __init__(self, part: Path) -> None:
+        self.part = part
+        self.stream = open(part, "wb")
+        self.digest = hashlib.sha256()
+        self.written = 0
+        self.total: int | None = None
+        self.etag: str | None = None
+        self.resumes = 0
+
+    @property
+    def etag_sha(self) -> str | None:
+        """The SHA-256 the ETag carries (the feed's ETag is the SHA-256), or None."""
+        return etag_sha256(self.etag)
+
+    def request_headers(self) -> dict[str, str]:
+        """Ask for the rest of the same object once some bytes are here."""
+        headers = {"Accept-Encoding": "identity"}
+        if self.written:
+            headers["Range"] = f"bytes={self.written}-"
+            if self.etag:
+                headers["If-Range"] = self.etag
+        return headers
+
+    def accept(self, response: requests.Response, what: str) -> None:
+        """Take a 200 (start over) or a 206 that continues exactly where the file ends."""
+        if response.status_code == 206 and self.written:
+            match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", ""))
+            if match and int(match.group(1)) == self.written:
+                if match.group(3) != "*":
+                    self.total = int(match.group(3))
+                return
+            raise OperationFailed(
+                f"{what}: the server resumed at {response.headers.get('Content-Range')!r}, "
+                f"expected byte {self.written}"
+            )
+        self.stream.seek(0)
+        self.stream.truncate()
+        self.digest = hashlib.sha256()
+        self.written = 0
+        length = response.headers.get("Content-Length")
+        self.total = int(length) if length and length.isdigit() else None
+        self.etag = response.headers.get("ETag")
+
+    def write(self, block: bytes) -> None:
+        """Append and hash a block."""
+        self.stream.write(block)
+        self.digest.update(block)
+        self.written += len(block)
+
+    def finish(self) -> None:
+        """Flush and fsync so the rename that follows publishes whole bytes."""
+        self.stream.flush()
+        os.fsync(self.stream.fileno())
+        self.stream.close()
+
+    def close(self) -> None:
+        """Close without publishing (the caller removes the part file)."""
+        self.stream.close()

@@ -1,0 +1,394 @@
+"""Target side of octopack: extract a verified package into a new release and run its scripts.
+
+Order, as Octopus: extract (into a temp dir beside the release, renamed into place when
+whole), PreDeploy, substitute variables, Deploy, PostDeploy; then `current` moves. Any
+failing step runs DeployFailed and the deploy fails; the journal records every attempt.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from packer.archive import validator as archive
+from packer.client.feed import FeedClient
+from packer.model.errors import BadInput, OperationFailed, PackerError, UnsafeArchive
+from packer.model.identity import FORMAT_BY_EXTENSION, split_extension
+from packer.target.fetch import describe_local_file, fetch_package, select_version
+from packer.target.journal import Journal, JournalEntry, utc_now
+from packer.target.layout import TargetLayout
+from packer.target.locks import exclusive_lock, lock_path
+from packer.target.retention import RetentionResult, apply_retention
+from packer.target.scripts import StepResult, find_scripts, run_step
+from packer.target.substitution import substitute_files
+from packer.target.variables import Variables, script_environment
+
+SUBSTITUTE_STEP = "SubstituteVariables"
+
+
+@dataclass
+class DeployOptions:
+    """How to deploy on this target: where, with which variables, what to keep."""
+
+    root: Path
+    environment: str | None = None
+    cache_dir: Path | None = None
+    keep: int | None = None
+    variables: Variables = field(default_factory=Variables)
+    substitute: list[str] = field(default_factory=list)
+    allow_missing_variables: bool = False
+    lock_timeout: float = 600.0
+    echo: Callable[[str], None] = print
+    now: Callable[[], str] = utc_now
+    which: Callable[[str], str | None] = shutil.which
+    limits: archive.Limits | None = None  # None means the shared defaults
+
+    @property
+    def layout(self) -> TargetLayout:
+        """Return the target layout under `root`."""
+        return TargetLayout(self.root, self.cache_dir)
+
+
+@dataclass(frozen=True)
+class PackageToDeploy:
+    """A package file on this machine and what it is; `cache_file` when we downloaded it."""
+
+    path: Path
+    package_id: str
+    version: str
+    fmt: str
+    sha256: str | None = None
+    from_cache: bool = False
+
+
+@dataclass
+class DeployResult:
+    """What a deploy did, in the keys of the deploy JSON contract."""
+
+    id: str
+    version: str
+    environment: str | None
+    directory: str | None
+    status: str
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    kept: list[dict[str, Any]] = field(default_factory=list)
+    deleted: list[dict[str, Any]] = field(default_factory=list)
+    message: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the JSON document of `octopack deploy --output-format json`."""
+        return {
+            "id": self.id,
+            "version": self.version,
+            "environment": self.environment,
+            "directory": self.directory,
+            "status": self.status,
+            "steps": self.steps,
+            "kept": self.kept,
+            "deleted": self.deleted,
+            "message": self.message,
+        }
+
+
+def deploy_package(package: PackageToDeploy, options: DeployOptions) -> DeployResult:
+    """Deploy one local package file under the id/environment lock; see the module doc."""
+    layout = options.layout
+    env = options.environment
+    package_dir = layout.package_dir(package.package_id, env)  # validates id and environment
+    lock = lock_path(layout.state_dir, package.package_id, env)
+    describe = package.package_id + (f" to {env}" if env else "")
+    with exclusive_lock(lock, options.lock_timeout, describe, on_wait=_masked(options)):
+        return _deploy_locked(package, options, layout, package_dir)
+
+
+def _masked(options: DeployOptions) -> Callable[[str], None]:
+    """Wrap `echo` so sensitive values never reach the console."""
+    return lambda text: options.echo(options.variables.mask(text))
+
+
+def _deploy_locked(
+    package: PackageToDeploy, options: DeployOptions, layout: TargetLayout, package_dir: Path
+) -> DeployResult:
+    """Extract, run the steps, move `current` and apply retention; the lock is held."""
+    echo = _masked(options)
+    journal = Journal(layout.state_dir, options.now)
+    entry = JournalEntry(
+        id=package.package_id,
+        version=package.version,
+        environment=options.environment,
+        directory=None,
+        started=options.now(),
+        sha256=package.sha256,
+        package_file=str(package.path) if package.from_cache else None,
+    )
+    journal.record(entry)
+    previous = layout.current_target(package.package_id, options.environment)
+    try:
+        release = _extract_release(package, options, layout, package_dir)
+    except PackerError as error:
+        refused = isinstance(error, UnsafeArchive)
+        if refused:
+            entry.package_file = None
+            if package.from_cache:
+                package.path.unlink(missing_ok=True)  # the cache keeps nothing refused
+        _finish(journal, entry, options, "refused" if refused else "failed", str(error))
+        raise
+    except OSError as error:
+        message = f"extracting {package.path.name} failed: {error}"
+        _finish(journal, entry, options, "failed", message)
+        raise OperationFailed(message) from error
+    entry.directory = str(release)
+    journal.record(entry)
+    echo(f"extracted {package.package_id} {package.version} to {release}")
+    try:
+        steps, failure = _run_steps(package, options, layout, release, previous)
+        entry.steps = [{"name": s.name, "exit_code": s.exit_code} for s in steps]
+        if failure is None:
+            layout.point_current(package.package_id, options.environment, release)
+    except BaseException as error:  # interrupted, or a script could not even start
+        _finish(journal, entry, options, "failed", f"{type(error).__name__}: {error}")
+        if isinstance(error, OSError):
+            raise OperationFailed(f"deploy of {release} stopped: {error}") from error
+        raise
+    _finish(journal, entry, options, "success" if failure is None else "failed", failure)
+    result = DeployResult(
+        package.package_id,
+        package.version,
+        options.environment,
+        str(release),
+        entry.status,
+        entry.steps,
+        message=entry.message,
+    )
+    if failure is None and options.keep is not None:
+        retention = apply_retention(
+            options.root,
+            journal,
+            options.keep,
+            package.package_id,
+            options.environment,
+            layout.current_link(package.package_id, options.environment),
+            layout.cache_dir,
+        )
+        result.kept, result.deleted = retention.kept, retention.deleted
+    return result
+
+
+def _finish(
+    journal: Journal, entry: JournalEntry, options: DeployOptions, status: str, message: str | None
+) -> None:
+    """Record the end of a deployment (messages masked)."""
+    entry.status = status
+    entry.success = status == "success"
+    entry.finished = options.now()
+    entry.message = options.variables.mask(message) if message else None
+    journal.record(entry)
+
+
+def _extract_release(
+    package: PackageToDeploy, options: DeployOptions, layout: TargetLayout, package_dir: Path
+) -> Path:
+    """Extract into a temp dir beside the release and rename it into place when whole."""
+    release = layout.free_release_dir(package.package_id, options.environment, package.version)
+    package_dir.mkdir(parents=True, exist_ok=True)
+    temp = package_dir / f".{release.name}.extracting-{uuid.uuid4().hex[:12]}"
+    limits = _limits(options)
+    try:
+        archive.extract_archive(package.path, package.fmt, temp, limits)
+        _fsync_directory(temp)
+        os.rename(temp, release)
+    except BaseException:
+        if temp.exists():
+            archive.remove_tree(temp)
+        _remove_empty(package_dir, options.root)
+        raise
+    _fsync_directory(package_dir)
+    return release
+
+
+def _remove_empty(directory: Path, root: Path) -> None:
+    """Remove `directory` and its parents up to `root` while they are empty."""
+    while directory != root and directory.is_relative_to(root):
+        try:
+            directory.rmdir()
+        except OSError:
+            return
+        directory = directory.parent
+
+
+def _fsync_directory(path: Path) -> None:
+    """Flush a directory's entries to disk (one fsync, not one per file)."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _run_steps(
+    package: PackageToDeploy,
+    options: DeployOptions,
+    layout: TargetLayout,
+    release: Path,
+    previous: Path | None,
+) -> tuple[list[StepResult], str | None]:
+    """Run PreDeploy, substitution, Deploy, PostDeploy (DeployFailed on failure)."""
+    echo = _masked(options)
+    scripts = find_scripts(release)
+    context = {
+        "OCTOPACK_PACKAGE_ID": package.package_id,
+        "OCTOPACK_PACKAGE_VERSION": package.version,
+        "OCTOPACK_INSTALL_DIR": str(release),
+        "OCTOPACK_ENVIRONMENT": options.environment or "",
+        "OCTOPACK_PREVIOUS_INSTALL_DIR": str(previous) if previous else "",
+    }
+    env = script_environment(os.environ, context, options.variables)
+    results: list[StepResult] = []
+    failure: str | None = None
+    layout.logs_dir.mkdir(parents=True, exist_ok=True)
+    with open(_log_path(layout, package, options, release), "w", encoding="utf-8") as log:
+        for step in ("PreDeploy", SUBSTITUTE_STEP, "Deploy", "PostDeploy"):
+            if step == SUBSTITUTE_STEP:
+                result = _substitute(release, options, echo, log)
+            elif scripts[step]:
+                result = run_step(
+                    step, scripts[step], release, env, options.variables.mask, echo, log,
+                    options.which,
+                )  # fmt: skip
+            else:
+                continue
+            if result is not None:
+                results.append(result)
+                if result.exit_code != 0:
+                    failure = result.message or f"{step} failed"
+                    break
+        if failure is not None and scripts["DeployFailed"]:
+            failed_env = dict(env, OCTOPACK_FAILED_STEP=results[-1].name)
+            results.append(
+                run_step(
+                    "DeployFailed",
+                    scripts["DeployFailed"],
+                    release,
+                    failed_env,
+                    options.variables.mask,
+                    echo,
+                    log,
+                    options.which,
+                )  # fmt: skip
+            )
+    return results, failure
+
+
+def _substitute(
+    release: Path, options: DeployOptions, echo: Callable[[str], None], log: TextIO
+) -> StepResult | None:
+    """Run `--substitute` as a step of its own; None when no globs were given."""
+    if not options.substitute:
+        return None
+    prefix = f"[{SUBSTITUTE_STEP}] "
+    try:
+        report = substitute_files(
+            release, options.substitute, options.variables, options.allow_missing_variables
+        )
+    except (OperationFailed, OSError) as error:
+        message = options.variables.mask(str(error))
+        echo(prefix + message)
+        log.write(prefix + message + "\n")
+        return StepResult(SUBSTITUTE_STEP, None, 1, message)
+    lines = [f"no file matches {glob!r}" for glob in report.unmatched_globs]
+    lines += [f"substituted variables in {name}" for name in report.changed]
+    lines += [f"left unknown variables in {n}: {', '.join(v)}" for n, v in report.missing.items()]
+    for line in lines:
+        echo(prefix + line)
+        log.write(prefix + line + "\n")
+    return StepResult(SUBSTITUTE_STEP, None, 0)
+
+
+def _log_path(
+    layout: TargetLayout, package: PackageToDeploy, options: DeployOptions, release: Path
+) -> Path:
+    """Name the log of one deployment: environment, id, release directory and start time."""
+    stamp = options.now().replace(":", "").replace("-", "")
+    env = options.environment or "_"
+    return layout.logs_dir / f"{env}.{package.package_id}.{release.name}.{stamp}.log"
+
+
+def _limits(options: DeployOptions) -> archive.Limits:
+    """Return the archive limits of this deploy (the shared defaults unless given)."""
+    return options.limits if options.limits is not None else archive.Limits()
+
+
+def deploy_file(path: Path, options: DeployOptions, package_id: str | None = None) -> DeployResult:
+    """Deploy a package file already on this machine (an offline drop); it is not cached."""
+    found_id, version, fmt = describe_local_file(path, _limits(options))
+    if package_id is not None and package_id.lower() != found_id.lower():
+        raise BadInput(f"{path.name} holds package {found_id!r}, not {package_id!r}")
+    return deploy_package(PackageToDeploy(path, found_id, version, fmt), options)
+
+
+def deploy_from_feed(
+    options: DeployOptions,
+    package_id: str,
+    version: str | None,
+    version_range: str | None,
+    prerelease: bool,
+    server: str | None,
+    api_key: str | None,
+    space: str | None = None,
+    client: FeedClient | None = None,
+) -> DeployResult:
+    """Pick a version on the feed, fetch it into the cache verified, and deploy it."""
+    echo = _masked(options)
+    with client or FeedClient(server or "", api_key, space) as feed:
+        chosen = select_version(feed, package_id, version, version_range, prerelease)
+        path, found_id, found_version, sha, downloaded = fetch_package(
+            feed, options.layout.cache_dir, package_id, chosen, options.lock_timeout, echo
+        )
+    fmt = FORMAT_BY_EXTENSION[split_extension(path.name)[1]]  # type: ignore[index]
+    package = PackageToDeploy(path, found_id, found_version, fmt, sha, from_cache=True)
+    return deploy_package(package, options)
+
+
+def cleanup(options: DeployOptions, package_id: str | None) -> RetentionResult:
+    """Apply target retention without deploying: one id, or every id the journal knows."""
+    if options.keep is None:
+        raise OperationFailed("--cleanup-only needs --keep N")
+    layout = options.layout
+    journal = Journal(layout.state_dir, options.now)
+    if package_id is not None:
+        groups = {(package_id, options.environment)}
+    else:
+        groups = {
+            (e.id, e.environment)
+            for e in journal.entries()
+            if e.directory and options.environment in (None, e.environment)
+        }
+    total = RetentionResult()
+    for group_id, env in sorted(groups, key=lambda g: (g[0].lower(), g[1] or "")):
+        lock = lock_path(layout.state_dir, group_id, env)
+        describe = group_id + (f" to {env}" if env else "")
+        with exclusive_lock(lock, options.lock_timeout, describe, on_wait=_masked(options)):
+            result = apply_retention(
+                options.root,
+                journal,
+                options.keep,
+                group_id,
+                env,
+                layout.current_link(group_id, env),
+                layout.cache_dir,
+            )
+        total.kept += result.kept
+        total.deleted += result.deleted
+    return total
+
+
+def default_echo(text: str) -> None:
+    """Print a line of deploy output on stdout."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,140 @@
+"""`--substitute GLOB`: replace `#{Name}` in the matched files of a release with variables.
+
+All files are read and checked before any is written, so an unknown name changes nothing.
+Files are rewritten through a temp file and a rename, keeping their mode.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packer.model.errors import OperationFailed
+from packer.target.variables import Variables
+
+_TOKEN = re.compile(rb"#\{([^{}\r\n#]{1,200})\}")
+
+
+def glob_to_regex(pattern: str) -> re.Pattern[str]:
+    """Translate a glob over relative POSIX paths (`*`, `?`, `[..]`, `**`) to a regex."""
+    pattern = pattern.strip().lstrip("/")
+    if pattern.startswith("./"):
+        pattern = pattern[2:]
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[" and "]" in pattern[i + 2 :]:
+            end = pattern.index("]", i + 2)
+            body = pattern[i + 1 : end]
+            if body.startswith("!"):
+                body = "^" + body[1:]
+            out.append("[" + body.replace("\\", "\\\\") + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    # a matched directory covers its contents
+    return re.compile("".join(out) + "(?:/.*)?")
+
+
+def match_files(root: Path, globs: Iterable[str]) -> dict[str, list[Path]]:
+    """Return, per glob, the regular files below `root` it matches (sorted, no symlinks)."""
+    files: list[tuple[str, Path]] = []
+    for directory, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(directory) / name
+            if path.is_symlink() or not path.is_file():
+                continue
+            files.append((path.relative_to(root).as_posix(), path))
+    result: dict[str, list[Path]] = {}
+    for glob in globs:
+        regex = glob_to_regex(glob)
+        result[glob] = [path for rel, path in files if regex.fullmatch(rel)]
+    return result
+
+
+@dataclass
+class SubstitutionReport:
+    """What `substitute_files` did: files changed, names left alone, globs matching nothing."""
+
+    changed: list[str] = field(default_factory=list)
+    missing: dict[str, list[str]] = field(default_factory=dict)
+    unmatched_globs: list[str] = field(default_factory=list)
+
+
+def _replace(data: bytes, variables: Variables, missing: set[str]) -> bytes:
+    """Replace known tokens in `data`; collect the names that have no value."""
+
+    def one(match: re.Match[bytes]) -> bytes:
+        name = match.group(1).decode("utf-8", "replace").strip()
+        value = variables.lookup(name)
+        if value is None:
+            missing.add(name)
+            return match.group(0)
+        return value.encode("utf-8")
+
+    return _TOKEN.sub(one, data)
+
+
+def _rewrite(path: Path, data: bytes) -> None:
+    """Replace the file's bytes atomically, keeping its permission bits."""
+    stat = path.stat()
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".subst", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(temp, stat.st_mode & 0o7777)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def substitute_files(
+    root: Path, globs: Iterable[str], variables: Variables, allow_missing: bool = False
+) -> SubstitutionReport:
+    """Replace `#{Name}` in files matching `globs`; unknown names fail unless allowed."""
+    report = SubstitutionReport()
+    matches = match_files(root, globs)
+    planned: dict[Path, bytes] = {}
+    for glob, paths in matches.items():
+        if not paths:
+            report.unmatched_globs.append(glob)
+        for path in paths:
+            if path in planned:
+                continue
+            original = path.read_bytes()
+            missing: set[str] = set()
+            updated = _replace(original, variables, missing)
+            rel = path.relative_to(root).as_posix()
+            if missing:
+                report.missing[rel] = sorted(missing)
+            if updated != original:
+                planned[path] = updated
+    if report.missing and not allow_missing:
+        detail = "; ".join(f"{rel}: {', '.join(names)}" for rel, names in report.missing.items())
+        raise OperationFailed(
+            f"no value for variables in substituted files ({detail}); pass them with "
+            "--variable or --variables-file, or use --allow-missing-variables"
+        )
+    for path, data in planned.items():
+        _rewrite(path, data)
+        report.changed.append(path.relative_to(root).as_posix())
+    return report

@@ -179,8 +179,8 @@ def warm(url: str, requests_total: int) -> None:
 
 def after_push(targets: dict[str, tuple[str, Figures]], count: int, work: str) -> None:
     """Push one nupkg to the biggest feed and time the next search: the cost of a change."""
+    from tests.feed.http.nuget.packages import make_package
     from tests.helpers.feed_server import ADMIN_KEY
-    from tests.nuget.packages import make_package
 
     url = targets[f"v3 search, {count} packages"][0]
     feed_url = url.split("/v3/", 1)[0]

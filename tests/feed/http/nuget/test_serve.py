@@ -6,8 +6,8 @@ from pathlib import Path
 
 import requests
 
+from tests.feed.http.nuget.conftest import Packer, chunked_push
 from tests.helpers.feed_server import feed_process
-from tests.nuget.conftest import Packer, chunked_push
 
 
 def test_chunked_pushes_and_fresh_answers_from_every_worker(tmp_path: Path, nupkg: Packer) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from feed.http.nuget import v3_docs as docs
-from tests.nuget.packages import record
+from tests.feed.http.nuget.packages import record
 
 ROOT = "https://feed.example"
 

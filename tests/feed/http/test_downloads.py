@@ -8,8 +8,8 @@ import pytest
 import requests
 
 from feed.http.downloads import parse_range
+from tests.feed.http.test_octopus_push import push
 from tests.feed.packages import digests, make_zip
-from tests.feed.test_octopus_push import push
 
 
 @pytest.fixture

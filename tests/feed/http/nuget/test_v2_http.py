@@ -8,8 +8,8 @@ import defusedxml.ElementTree as ET
 import requests
 
 from feed.http.nuget.v2_atom import ATOM, DATA, METADATA
+from tests.feed.http.nuget.conftest import Packer, seed
 from tests.helpers.feed_server import ADMIN_KEY, RunningFeed
-from tests.nuget.conftest import Packer, seed
 
 A, D, M = f"{{{ATOM}}}", f"{{{DATA}}}", f"{{{METADATA}}}"
 KEY = {"X-NuGet-ApiKey": ADMIN_KEY}

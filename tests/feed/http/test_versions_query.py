@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
+from tests.feed.http.test_octopus_push import push
 from tests.feed.packages import make_zip
-from tests.feed.test_octopus_push import push
 
 VERSIONS = ["1.0.0", "1.1.0", "1.2.0-beta.1", "1.2.0", "2.0.0-rc.1", "10.0.0"]
 

@@ -15,8 +15,8 @@ import requests
 from feed.core.config import config_from_env
 from feed.core.errors import BadRequest
 from feed.http.cache import CACHE_EXTENSION, ResponseCache
+from tests.feed.http.test_octopus_push import push
 from tests.feed.packages import digests, make_zip
-from tests.feed.test_octopus_push import push
 from tests.helpers.feed_server import ADMIN_KEY, RunningFeed, running_feed
 
 ADMIN = {"X-Octopus-ApiKey": ADMIN_KEY}

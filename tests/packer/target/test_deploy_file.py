@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import files_below, journal
-from tests.deploy.packages import (
+from tests.packer.target.conftest import files_below, journal
+from tests.packer.target.packages import (
     FIXED_EPOCH,
     recording_files,
     script,

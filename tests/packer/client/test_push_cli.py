@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from packer.cli import main
 from packer.client.feed import FeedClient, file_sha256
 from tests.helpers.feed_server import running_feed
-from tests.packer.test_client import ADMIN_KEY, make_package
+from tests.packer.client.test_client import ADMIN_KEY, make_package
 
 NUSPEC = """<?xml version="1.0" encoding="utf-8"?>
 <package xmlns="http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd">

@@ -18,8 +18,8 @@ from feed.retention.job import (
     run_retention,
 )
 from feed.retention.policy import Rules
-from tests.retention.conftest import push, versions_of
-from tests.retention.hooks import HookedStorage
+from tests.feed.retention.conftest import push, versions_of
+from tests.feed.retention.hooks import HookedStorage
 
 
 def test_second_lease_is_refused_until_the_first_expires(storage, clock):

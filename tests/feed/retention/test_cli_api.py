@@ -13,8 +13,8 @@ from feed.core.config import FeedConfig
 from feed.http.app import repository_for
 from packer.cli import main
 from storage.s3 import S3Storage
+from tests.feed.retention.conftest import TestClock, push, versions_of
 from tests.helpers.feed_server import running_feed
-from tests.retention.conftest import TestClock, push, versions_of
 
 DISK_ONLY = pytest.mark.parametrize("storage", ["disk"], indirect=True)  # no backend specifics
 PAST = datetime(2026, 1, 1, tzinfo=UTC)  # before the real clock the --storage CLI uses

@@ -22,10 +22,10 @@ from packer.archive.validator import Limits
 from packer.client.feed import FeedClient
 from packer.model.errors import UnsafeArchive
 from packer.target.deploy import DeployOptions, deploy_file
-from tests.deploy.conftest import journal
-from tests.deploy.packages import nuspec, write_zip
 from tests.helpers.feed_server import running_feed
 from tests.helpers.hostile import HOSTILE_CASES, tar_info
+from tests.packer.target.conftest import journal
+from tests.packer.target.packages import nuspec, write_zip
 
 Builder = Callable[[Path], Path]
 

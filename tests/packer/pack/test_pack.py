@@ -216,7 +216,7 @@ def test_overwrite_replaces_an_existing_package(app: Path, out: Path) -> None:
 
 
 def test_the_example_app_packs_with_its_scripts_and_empty_folder(out: Path) -> None:
-    example = Path(__file__).resolve().parents[2] / "examples" / "hello-app"
+    example = Path(__file__).resolve().parents[3] / "examples" / "hello-app"
     doc = pack_json(example, out)
     assert doc["scripts"] == ["Deploy.sh", "PreDeploy.sh"] and doc["warnings"] == []
     with zipfile.ZipFile(doc["path"]) as archive:

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from packer.cli import main
 from packer.client.feed import FeedClient
-from tests.deploy.packages import write_zip
 from tests.helpers.faulty_proxy import Fault, faulty_proxy
 from tests.helpers.feed_server import running_feed
+from tests.packer.target.packages import write_zip
 
 VERSIONS = ["1.0.0", "1.2.0", "1.9.5", "2.0.0", "2.1.0-beta.1"]
 

@@ -13,7 +13,7 @@ from packer.model.errors import BadInput
 from packer.pack.build import PackOptions, pack
 from tests.packer.conftest import leftovers, need_tool, run_pack, sha256, write
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def args(app: Path, out: Path, *extra: str) -> list[str]:

@@ -13,8 +13,8 @@ from feed.http.app import repository_for
 from feed.retention.job import CHANGED, LeaseHeld, read_audit, run_retention
 from feed.retention.policy import Rules
 from feed.retention.store import RetentionStore
-from tests.retention.conftest import TestClock, assert_servable, push, versions_of
-from tests.retention.hooks import HookedStorage, Killed
+from tests.feed.retention.conftest import TestClock, assert_servable, push, versions_of
+from tests.feed.retention.hooks import HookedStorage, Killed
 
 
 def fill(repository, folder, clock, package_id="Acme.Web", texts=None):

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.feed.http.nuget.conftest import Packer, chunked_push, seed, v3_push
+from tests.feed.http.nuget.packages import sign
 from tests.feed.packages import make_zip
 from tests.helpers.feed_server import ADMIN_KEY, RunningFeed, running_feed
-from tests.nuget.conftest import Packer, chunked_push, seed, v3_push
-from tests.nuget.packages import sign
 
 
 def get(feed: RunningFeed, path: str, **kw) -> requests.Response:

@@ -16,7 +16,7 @@ from feed.http.nuget.v2_atom import (
     render_service,
     render_single,
 )
-from tests.nuget.packages import record
+from tests.feed.http.nuget.packages import record
 
 A, D, M = f"{{{ATOM}}}", f"{{{DATA}}}", f"{{{METADATA}}}"
 BASE = "http://feed.example/api/v2/"

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from storage import open_storage
+from tests.feed.http.nuget.packages import make_package
 from tests.helpers.feed_fixtures import (  # noqa: F401 (fixtures: clock, feed, disk_feed)
     clock_fixture,
     disk_feed_fixture,
@@ -21,7 +22,6 @@ from tests.helpers.feed_fixtures import (  # noqa: F401 (fixtures: clock, feed, 
 )
 from tests.helpers.feed_server import ADMIN_KEY, RunningFeed
 from tests.helpers.moto_server import create_bucket, moto_s3_endpoint
-from tests.nuget.packages import make_package
 
 
 @dataclass

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import journal
-from tests.deploy.packages import write_zip
+from tests.packer.target.conftest import journal
+from tests.packer.target.packages import write_zip
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _need(tool: str) -> None:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.feed.http.nuget.nuget_client import NuGetRun, require_nuget, run_nuget
 from tests.helpers.feed_server import ADMIN_KEY, RunningFeed, running_feed
-from tests.nuget.nuget_client import NuGetRun, require_nuget, run_nuget
 
 PACKAGE = "Acme.Web"
 VERSIONS = ("1.0.0", "1.1.0-beta", "2.0.0")

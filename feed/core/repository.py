@@ -32,13 +32,8 @@ from feed.core.uploads import SpooledUpload, hash_file, spool_stream
 __all__ = ["OverwriteMode", "PushResult", "Repository", "iso_utc"]
 from packer.archive.validator import Limits, inspect_archive
 from packer.model.errors import PackerError
-from packer.model.identity import (
-    FORMAT_BY_EXTENSION,
-    id_key,
-    parse_package_filename,
-    split_extension,
-    validate_id,
-)
+from packer.model.formats import FORMAT_BY_EXTENSION, split_extension
+from packer.model.identity import id_key, parse_package_filename, validate_id
 from packer.model.versions import NuGetVersion, VersionRange, parse_range, parse_version
 from storage import ObjectExists, ObjectNotFound, PreconditionFailed, Storage
 

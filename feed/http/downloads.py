@@ -13,17 +13,10 @@ from typing import BinaryIO
 from flask import Request, Response
 
 from feed.core.records import PackageRecord
+from packer.model.formats import content_type_for
 
 CHUNK = 256 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-CONTENT_TYPES = {
-    "zip": "application/zip",
-    "nupkg": "application/octet-stream",
-    "tar.gz": "application/gzip",
-    "tgz": "application/gzip",
-    "tar": "application/x-tar",
-    "tar.bz2": "application/x-bzip2",
-}
 
 Opener = Callable[[int, int | None], BinaryIO]
 
@@ -71,7 +64,7 @@ def send_package(request: Request, record: PackageRecord, opener: Opener) -> Res
         "Content-Disposition": f'attachment; filename="{record.filename}"',
         "Cache-Control": "no-cache",
     }
-    mimetype = CONTENT_TYPES.get(record.extension, "application/octet-stream")
+    mimetype = content_type_for(record.extension)
     if request.if_none_match and request.if_none_match.contains_weak(record.sha256):
         return Response(status=304, headers=headers)
     wanted = parse_range(request.headers.get("Range"), record.size)

@@ -1,7 +1,8 @@
 """Read any supported package archive safely: the one validator, and safe extraction.
 
 Both the feed (on push) and the target (on deploy) call `inspect_archive`; the rules
-themselves live in `archive_rules`, the format readers in `archive_zip` / `archive_tar`.
+themselves live in `rules`, the format readers in `zip/` and `tar/`; which reader reads
+which format is the `family` column of `packer.model.formats`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from packer.archive.safe_write import SafeWriter, prepare_destination, remove_tr
 from packer.archive.tar.reader import TarReader
 from packer.archive.zip.reader import ZipReader, is_opc_part
 from packer.model.errors import BadInput, OperationFailed, UnsafeArchive
+from packer.model.formats import FORMAT_BY_EXTENSION, archive_format, detect_format
 
 __all__ = [
-    "FORMATS",
     "ArchiveEntry",
     "ArchiveInfo",
     "Limits",
@@ -27,30 +28,6 @@ __all__ = [
     "read_package_metadata",
     "remove_tree",
 ]
-
-FORMATS = ("zip", "nupkg", "tar", "tar.gz", "tar.bz2")
-_SUFFIXES = (
-    (".tar.gz", "tar.gz"),
-    (".tar.bz2", "tar.bz2"),
-    (".tgz", "tar.gz"),
-    (".tbz", "tar.bz2"),
-    (".nupkg", "nupkg"),
-    (".zip", "zip"),
-    (".tar", "tar"),
-)
-
-
-def detect_format(filename: str | os.PathLike[str]) -> str:
-    """Return the archive format a file name's extension says (case-insensitive)."""
-    name = os.fspath(filename).casefold()
-    for suffix, fmt in _SUFFIXES:
-        if name.endswith(suffix):
-            return fmt
-    expected = ", ".join(suffix for suffix, _ in _SUFFIXES)
-    raise BadInput(
-        f"cannot tell the archive format of {os.fspath(filename)!r}: expected {expected}"
-    )
-
 
 def inspect_archive(
     path: str | os.PathLike[str], fmt: str | None = None, limits: Limits | None = None
@@ -106,7 +83,9 @@ def _order(
     fmt: str | os.PathLike[str] | None, destination: str | os.PathLike[str] | None
 ) -> tuple[str | None, str | os.PathLike[str]]:
     """Accept both `(fmt, destination)` and `(destination, fmt)` argument orders."""
-    if (fmt is not None and fmt not in FORMATS) and (destination is None or destination in FORMATS):
+    if (fmt is not None and fmt not in FORMAT_BY_EXTENSION) and (
+        destination is None or destination in FORMAT_BY_EXTENSION
+    ):
         fmt, destination = destination, fmt
     if destination is None:
         raise BadInput("extract_archive needs a destination directory")
@@ -117,11 +96,7 @@ def _order(
 
 def _reader(path: Path, fmt: str | None, limits: Limits) -> ZipReader | TarReader:
     """Check the file and its size, and pick the reader for its format."""
-    fmt = fmt or detect_format(path.name)
-    if fmt == "tgz":
-        fmt = "tar.gz"
-    if fmt not in FORMATS:
-        raise BadInput(f"unknown archive format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    archive = archive_format(fmt or detect_format(path.name))
     if not path.is_file():
         raise BadInput(f"package file {str(path)!r} does not exist or is not a file")
     size = path.stat().st_size
@@ -129,6 +104,6 @@ def _reader(path: Path, fmt: str | None, limits: Limits) -> ZipReader | TarReade
         raise UnsafeArchive(
             f"package {path.name} is {size} bytes, over the limit of {limits.max_package_bytes}"
         )
-    if fmt in ("zip", "nupkg"):
-        return ZipReader(path, fmt, limits)
-    return TarReader(path, fmt, limits)
+    if archive.family == "zip":
+        return ZipReader(path, archive.name, limits)
+    return TarReader(path, archive.name, limits)

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from packer.model.errors import PackerError
+from packer.model.errors import BadInput, PackerError
 
 output_format_option = click.option(
     "--output-format",
@@ -45,6 +45,15 @@ def admin_target_options(storage_help: str) -> Callable[[Any], Any]:
     return decorate
 
 
+BAD_INPUT_EXIT = 2
+FAILED_EXIT = 1
+
+
+def exit_code_for(error: PackerError) -> int:
+    """The one mapping of error kinds to exit codes: 2 for bad input, 1 for the rest."""
+    return BAD_INPUT_EXIT if isinstance(error, BadInput) else FAILED_EXIT
+
+
 def report_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn a PackerError into a one-line message on stderr and its exit code (2 or 1)."""
 
@@ -54,7 +63,7 @@ def report_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
         except PackerError as error:
             click.echo(f"error: {error}", err=True)
-            sys.exit(error.exit_code)
+            sys.exit(exit_code_for(error))
 
     return wrapper
 

@@ -15,7 +15,8 @@ import click
 from packer.cli.common import output_format_option, print_json, report_errors
 from packer.client.feed import FeedClient, PushResult, check_local_package, overwrite_mode_param
 from packer.model.errors import BadInput, PackerError
-from packer.model.identity import EXTENSIONS, validate_id
+from packer.model.formats import EXTENSIONS
+from packer.model.identity import validate_id
 from packer.model.versions import parse_range
 
 server_option = click.option(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from packer.cli.common import output_format_option, print_json, report_errors
+from packer.model.formats import WRITABLE_FORMATS
 from packer.pack.build import PackOptions, PackResult, pack
 
 # octo's names for the levels, accepted too so pipelines move over unchanged.
@@ -29,7 +30,7 @@ def _level(ctx: click.Context, param: click.Parameter, value: str) -> str:
 )  # fmt: skip
 @click.option(
     "--format", "fmt", default="zip", show_default=True,
-    type=click.Choice(["zip", "nupkg", "tar.gz"], case_sensitive=False),
+    type=click.Choice(WRITABLE_FORMATS, case_sensitive=False),
 )  # fmt: skip
 @click.option(
     "--out-folder", "--outFolder", "out_folder", default=".", show_default=True,

@@ -1,22 +1,20 @@
-"""The one root exception of packer and the few conditions the CLI tells apart."""
+"""The one root exception of packer and the few conditions the CLI tells apart.
+
+These are kinds, not answers: `packer.cli.common.exit_code_for` turns them into exit
+codes and the feed's HTTP layer into statuses, each in one place.
+"""
 
 
 class PackerError(Exception):
-    """Base of every error octopack reports to a person; `exit_code` is what the CLI returns."""
-
-    exit_code = 1
+    """Base of every error octopack reports to a person."""
 
 
 class BadInput(PackerError):
-    """Bad usage or bad local input: an invalid id, version or range, a missing file (exit 2)."""
-
-    exit_code = 2
+    """Bad usage or bad local input: an invalid id, version or range, a missing file."""
 
 
 class OperationFailed(PackerError):
-    """The operation was refused or failed: conflict, not found, refused package (exit 1)."""
-
-    exit_code = 1
+    """The operation was refused or failed: conflict, not found, refused package."""
 
 
 class InvalidVersion(BadInput, ValueError):

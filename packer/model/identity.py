@@ -6,34 +6,20 @@ import re
 from dataclasses import dataclass
 
 from packer.model.errors import BadInput, InvalidId
+from packer.model.formats import EXTENSIONS, FORMAT_BY_EXTENSION, split_extension
 from packer.model.versions import NuGetVersion, try_parse_version
 
 __all__ = [
-    "EXTENSIONS",
-    "FORMAT_BY_EXTENSION",
     "MAX_ID_LENGTH",
     "PackageFileName",
     "id_key",
     "is_valid_id",
     "package_filename",
     "parse_package_filename",
-    "split_extension",
     "validate_id",
 ]
 
 MAX_ID_LENGTH = 100
-EXTENSIONS = ("nupkg", "zip", "tar.gz", "tgz", "tar", "tar.bz2", "tbz")
-FORMAT_BY_EXTENSION = {
-    "nupkg": "nupkg",
-    "zip": "zip",
-    "tar.gz": "tar.gz",
-    "tgz": "tar.gz",
-    "tar": "tar",
-    "tar.bz2": "tar.bz2",
-    "tbz": "tar.bz2",
-}
-"""The archive format behind each file extension (`.tgz` is a tar.gz, `.tbz` a tar.bz2)."""
-
 _ID_RE = re.compile(r"\w+(?:[.-]\w+)*", re.ASCII)
 _EXPECTED_NAME = (
     "expected the form Id.Version.ext, e.g. Acme.Web.1.0.0.zip, with ext one of "
@@ -72,15 +58,6 @@ def validate_id(package_id: str) -> str:
 def id_key(package_id: str) -> str:
     """Return the case-insensitive identity of an id (ids are ASCII, so lower case suffices)."""
     return package_id.lower()
-
-
-def split_extension(name: str) -> tuple[str, str] | None:
-    """Split `Acme.1.0.tar.gz` into (`Acme.1.0`, `tar.gz`); None for an unknown extension."""
-    lowered = name.lower()
-    for extension in EXTENSIONS:
-        if lowered.endswith("." + extension):
-            return name[: -len(extension) - 1], extension
-    return None
 
 
 @dataclass(frozen=True, slots=True)

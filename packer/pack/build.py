@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from packer.archive.zip.writer import LEVELS, ZipEntry, write_zip
 from packer.model.errors import BadInput, PackerError
+from packer.model.formats import WRITABLE_FORMATS, archive_format
 from packer.model.identity import package_filename, validate_id
 from packer.model.versions import parse_version
 from packer.pack.collect import EPOCH_1980, TEMP_PREFIX, SourceFile, Tally, find_scripts, iter_files
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 # nupkg (nuspec, defusedxml) and tar.gz modules are imported only when those formats are
 # asked for: every millisecond of start-up counts against a 2-second pack.
 
-FORMATS = ("zip", "nupkg", "tar.gz")
 DEFAULT_AUTHORS = "octopack"
 DEFAULT_DESCRIPTION = "A deployment package built by octopack."
 
@@ -105,8 +105,9 @@ def pack(
     version_text = options.version or default_version(now or datetime.now(UTC))
     version = parse_version(version_text)
     fmt = options.format.lower()
-    if fmt not in FORMATS:
-        raise BadInput(f"unknown format {options.format!r}: use one of {', '.join(FORMATS)}")
+    if fmt not in WRITABLE_FORMATS:
+        choices = ", ".join(WRITABLE_FORMATS)
+        raise BadInput(f"unknown format {options.format!r}: use one of {choices}")
     if options.compression_level not in LEVELS:
         raise BadInput(f"unknown compression level {options.compression_level!r}")
     release_notes = _release_notes(options)
@@ -277,7 +278,7 @@ def _write_format(
     handle: BinaryIO, fmt: str, entries: Iterable[ZipEntry], level: str, writer_options: dict
 ) -> str | None:
     """Write the archive; return its SHA-256 when the writer computed it on the way."""
-    if fmt == "tar.gz":
+    if archive_format(fmt).family == "tar":
         from packer.archive.tar.writer import write_tar_gz
 
         write_tar_gz(handle, entries, level)

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from packer.archive import validator as archive
 from packer.client.feed import FeedClient
 from packer.model.errors import BadInput, OperationFailed, PackerError, UnsafeArchive
-from packer.model.identity import FORMAT_BY_EXTENSION, split_extension
+from packer.model.formats import detect_format
 from packer.target.fetch import describe_local_file, fetch_package, select_version
 from packer.target.journal import Journal, JournalEntry, utc_now
 from packer.target.layout import TargetLayout
@@ -350,7 +350,7 @@ def deploy_from_feed(
         path, found_id, found_version, sha, downloaded = fetch_package(
             feed, options.layout.cache_dir, package_id, chosen, options.lock_timeout, echo
         )
-    fmt = FORMAT_BY_EXTENSION[split_extension(path.name)[1]]  # type: ignore[index]
+    fmt = detect_format(path.name)
     package = PackageToDeploy(path, found_id, found_version, fmt, sha, from_cache=True)
     return deploy_package(package, options)
 

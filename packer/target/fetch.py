@@ -14,13 +14,8 @@ from packer.archive import validator as archive
 from packer.client.feed import FeedClient
 from packer.client.transfer import file_sha256
 from packer.model.errors import BadInput, OperationFailed
-from packer.model.identity import (
-    FORMAT_BY_EXTENSION,
-    package_filename,
-    parse_package_filename,
-    split_extension,
-    validate_id,
-)
+from packer.model.formats import EXTENSIONS, FORMAT_BY_EXTENSION, split_extension
+from packer.model.identity import package_filename, parse_package_filename, validate_id
 from packer.model.versions import parse_range, parse_version
 from packer.target.locks import exclusive_lock
 
@@ -108,10 +103,8 @@ def describe_local_file(path: Path, limits: archive.Limits) -> tuple[str, str, s
         raise BadInput(f"package file {str(path)!r} is not a regular file")
     split = split_extension(path.name)
     if split is None:
-        raise BadInput(
-            f"package file {path.name!r} has no package extension "
-            "(.zip, .nupkg, .tar.gz, .tgz, .tar, .tar.bz2)"
-        )
+        expected = ", ".join("." + extension for extension in EXTENSIONS)
+        raise BadInput(f"package file {path.name!r} has no package extension ({expected})")
     fmt = FORMAT_BY_EXTENSION[split[1]]
     if fmt == "nupkg":
         nuspec = archive.inspect_archive(path, fmt, limits).nuspec

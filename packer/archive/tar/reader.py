@@ -26,6 +26,7 @@ from packer.archive.rules import ArchiveEntry, ArchiveInfo, EntryChecker, Limits
 from packer.archive.rules import refuse as refuse_entry
 from packer.archive.safe_write import SafeWriter
 from packer.model.errors import OperationFailed, UnsafeArchive
+from packer.model.formats import archive_format
 
 CHUNK = 1 << 20
 MAX_TRAILING_BYTES = 1 << 20  # after the end-of-archive block: record padding, nothing more
@@ -99,9 +100,10 @@ class TarReader:
         try:
             with open(self.path, "rb") as raw:
                 source: BinaryIO = raw
-                if self.fmt == "tar.gz":
+                compression = archive_format(self.fmt).compression
+                if compression == "gzip":
                     source = GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
-                elif self.fmt == "tar.bz2":
+                elif compression == "bzip2":
                     source = bz2.BZ2File(raw)  # type: ignore[assignment]
                 with source:
                     archive = tarfile.open(fileobj=source, mode="r|", tarinfo=_StrictTarInfo)

@@ -6,17 +6,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from packer.cli.common import exit_code_for
 from packer.model.errors import BadInput, InvalidId, InvalidVersion
+from packer.model.formats import EXTENSIONS, FORMAT_BY_EXTENSION, split_extension
 from packer.model.identity import (
-    EXTENSIONS,
-    FORMAT_BY_EXTENSION,
     MAX_ID_LENGTH,
     PackageFileName,
     id_key,
     is_valid_id,
     package_filename,
     parse_package_filename,
-    split_extension,
     validate_id,
 )
 from packer.model.versions import parse_version
@@ -73,7 +72,7 @@ def test_invalid_ids_are_refused_naming_the_id(package_id: str, message: str) ->
     text = str(caught.value)
     assert message in text
     assert repr(package_id[:40]) in text
-    assert caught.value.exit_code == 2 and isinstance(caught.value, ValueError)
+    assert exit_code_for(caught.value) == 2 and isinstance(caught.value, ValueError)
     assert not is_valid_id(package_id)
 
 
@@ -165,7 +164,7 @@ def test_invalid_file_names_are_refused_saying_the_form(name: str, message: str)
     assert f"invalid package file name {name!r}" in text
     assert message in text
     assert "expected the form Id.Version.ext" in text
-    assert caught.value.exit_code == 2
+    assert exit_code_for(caught.value) == 2
 
 
 def test_split_extension_treats_double_extensions_as_one() -> None:

@@ -10,6 +10,7 @@ import semver
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from packer.cli.common import exit_code_for
 from packer.model.errors import BadInput, InvalidRange, InvalidVersion
 from packer.model.versions import (
     MAX_PART,
@@ -302,7 +303,7 @@ def test_invalid_versions_are_refused_with_the_reason(text: str, message: str) -
     assert message in str(caught.value)
     assert repr(text[:40]) in str(caught.value)
     assert isinstance(caught.value, BadInput) and isinstance(caught.value, ValueError)
-    assert caught.value.exit_code == 2
+    assert exit_code_for(caught.value) == 2
     assert try_parse_version(text) is None
 
 
@@ -398,7 +399,7 @@ def test_invalid_ranges_are_refused_naming_the_range(text: str, message: str) ->
         parse_range(text)
     assert f"invalid version range {text[:40]!r}" in str(caught.value)
     assert message in str(caught.value)
-    assert caught.value.exit_code == 2 and isinstance(caught.value, ValueError)
+    assert exit_code_for(caught.value) == 2 and isinstance(caught.value, ValueError)
 
 
 # NuGet docs, "Floating version resolutions": (range, versions on the server, resolution)

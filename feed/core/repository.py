@@ -8,7 +8,6 @@ processes can share one storage and nothing half written is ever visible.
 
 from __future__ import annotations
 
-import enum
 import logging
 import secrets
 from collections.abc import Callable, Iterable, Iterator
@@ -29,12 +28,14 @@ from feed.core.records import (
 )
 from feed.core.uploads import SpooledUpload, hash_file, spool_stream
 
-__all__ = ["OverwriteMode", "PushResult", "Repository", "iso_utc"]
+__all__ = ["PushResult", "Repository", "iso_utc"]
 from packer.archive.validator import Limits, inspect_archive
+from packer.model.conventions import OverwriteMode, PushStatus
 from packer.model.errors import PackerError
 from packer.model.formats import FORMAT_BY_EXTENSION, split_extension
 from packer.model.identity import id_key, parse_package_filename, validate_id
-from packer.model.versions import NuGetVersion, VersionRange, parse_range, parse_version
+from packer.model.ranges import VersionRange, parse_range
+from packer.model.versions import NuGetVersion, parse_version
 from storage import ObjectExists, ObjectNotFound, PreconditionFailed, Storage
 
 log = logging.getLogger(__name__)
@@ -43,30 +44,12 @@ GENERATION_KEY = "index/generation.json"  # rewritten after every change of a re
 CAS_ATTEMPTS = 32  # each round lets one contender through, so 32 writers all finish
 
 
-class OverwriteMode(enum.Enum):
-    """What a push does when the version already exists (Octopus's names)."""
-
-    FAIL_IF_EXISTS = "FailIfExists"
-    OVERWRITE_EXISTING = "OverwriteExisting"
-    IGNORE_IF_EXISTS = "IgnoreIfExists"
-
-    @classmethod
-    def parse(cls, text: str) -> OverwriteMode:
-        """Read a mode case-insensitively, with or without dashes (fail-if-exists)."""
-        wanted = text.replace("-", "").replace("_", "").lower()
-        for mode in cls:
-            if mode.value.lower() == wanted:
-                return mode
-        names = ", ".join(m.value for m in cls)
-        raise PackageRefused(f"overwrite mode {text!r} is not one of {names}")
-
-
 @dataclass(frozen=True)
 class PushResult:
     """The record a push ended with and what happened: created, overwritten or kept."""
 
     record: PackageRecord
-    status: str
+    status: PushStatus
 
 
 @dataclass(frozen=True)
@@ -152,10 +135,10 @@ class Repository:
             try:
                 if existing is None:
                     self.storage.create_record(key, candidate.to_bytes())
-                    status = "created"
+                    status = PushStatus.CREATED
                 else:
                     self.storage.replace_record(key, candidate.to_bytes(), if_match=existing.etag)
-                    status = "overwritten"
+                    status = PushStatus.OVERWRITTEN
             except (ObjectExists, PreconditionFailed, ObjectNotFound):
                 existing = self._read(key)
                 continue
@@ -177,7 +160,7 @@ class Repository:
         if uploaded:
             self._delete_blob(candidate.blob)  # ours alone: no other push can name it
         if mode is OverwriteMode.IGNORE_IF_EXISTS and winner.format == candidate.format:
-            return PushResult(winner, "kept")
+            return PushResult(winner, PushStatus.KEPT)
         if winner.format != candidate.format:
             raise PackageConflict(
                 f"{winner.id} {winner.version} already exists as {winner.format}; one version "

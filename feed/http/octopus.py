@@ -17,12 +17,12 @@ from werkzeug.routing import BaseConverter
 
 from feed.core.errors import BadRequest, PackageNotFound, PackageRefused
 from feed.core.records import PackageRecord
-from feed.core.repository import OverwriteMode
 from feed.http.cache import cached as _cached
 from feed.http.cache import install_cache
 from feed.http.context import arg_bool, arg_int, arg_str, require, services
 from feed.http.downloads import send_package
 from packer import __version__
+from packer.model.conventions import OverwriteMode, PushStatus
 from packer.model.identity import is_valid_id
 from packer.model.versions import try_parse_version
 
@@ -151,12 +151,7 @@ def check_space(space: str | None) -> None:
 
 def overwrite_mode() -> OverwriteMode:
     """Read overwriteMode (any case) or the legacy replace=true."""
-    mode = arg_str("overwriteMode")
-    if mode:
-        return OverwriteMode.parse(mode)
-    if arg_bool("replace"):
-        return OverwriteMode.OVERWRITE_EXISTING
-    return OverwriteMode.FAIL_IF_EXISTS
+    return OverwriteMode.from_query(arg_str("overwriteMode"), arg_bool("replace"))
 
 
 def uploaded_package() -> tuple[BinaryIO | Path, str]:
@@ -267,9 +262,9 @@ def push(space: str | None = None) -> tuple[Response, int, dict[str, str]]:
     if not filename:
         raise PackageRefused("the uploaded file has no name; name it Id.Version.ext")
     result = services().repository.add_package(source, filename, mode)
-    code = 201 if result.status == "created" else 200
+    code = 201 if result.status is PushStatus.CREATED else 200
     body = package_resource(result.record, space)
-    return jsonify(body), code, {"X-Octopack-Push-Status": result.status}
+    return jsonify(body), code, {"X-Octopack-Push-Status": str(result.status)}
 
 
 @route("/packages")

@@ -29,6 +29,7 @@ __all__ = [
     "remove_tree",
 ]
 
+
 def inspect_archive(
     path: str | os.PathLike[str], fmt: str | None = None, limits: Limits | None = None
 ) -> ArchiveInfo:

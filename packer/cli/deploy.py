@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from packer.cli.common import output_format_option, print_json, report_errors
+from packer.model.conventions import DeployReport, DeployStatus
 from packer.model.errors import BadInput, OperationFailed, UnsafeArchive
 
 
@@ -123,37 +124,24 @@ def deploy_command(
             )
     except OperationFailed as error:
         if output_format == "json":  # a pipeline still gets one document saying what happened
-            status = "refused" if isinstance(error, UnsafeArchive) else "failed"
-            print_json(_failure_document(package_id, version, environment, status, str(error)))
+            refused = isinstance(error, UnsafeArchive)
+            status = DeployStatus.REFUSED if refused else DeployStatus.FAILED
+            report = DeployReport(
+                package_id, version, environment, None, status, message=str(error)
+            )
+            print_json(report.to_json())
         raise
     if output_format == "json":
         print_json(outcome.to_json())
-    elif outcome.status == "success":
+    elif outcome.status == DeployStatus.SUCCESS:
         click.echo(f"deployed {outcome.id} {outcome.version} to {outcome.directory}")
         for item in outcome.deleted:
             click.echo(f"retention deleted {item['version']} ({item['directory']})")
-    if outcome.status != "success":
+    if outcome.status != DeployStatus.SUCCESS:
         raise OperationFailed(
             f"deploy of {outcome.id} {outcome.version} failed: {outcome.message}; "
             f"the release stays in {outcome.directory} for inspection"
         )
-
-
-def _failure_document(
-    package_id: str | None, version: str | None, environment: str | None, status: str, message: str
-) -> dict[str, Any]:
-    """Return the deploy JSON of a deploy that stopped before any step ran."""
-    return {
-        "id": package_id,
-        "version": version,
-        "environment": environment,
-        "directory": None,
-        "status": status,
-        "steps": [],
-        "kept": [],
-        "deleted": [],
-        "message": message,
-    }
 
 
 def _report_cleanup(
@@ -161,18 +149,11 @@ def _report_cleanup(
 ) -> None:
     """Print what --cleanup-only kept and deleted."""
     if output_format == "json":
-        print_json(
-            {
-                "id": package_id,
-                "version": None,
-                "environment": environment,
-                "directory": None,
-                "status": "cleaned",
-                "steps": [],
-                "kept": result.kept,
-                "deleted": result.deleted,
-            }
+        cleaned = DeployStatus.CLEANED
+        report = DeployReport(
+            package_id, None, environment, None, cleaned, [], result.kept, result.deleted
         )
+        print_json(report.to_json())
         return
     for item in result.kept:
         click.echo(f"kept {item['id']} {item['version']} ({item['directory']})")

@@ -12,12 +12,14 @@ from typing import Any
 
 import click
 
-from packer.cli.common import output_format_option, print_json, report_errors
-from packer.client.feed import FeedClient, PushResult, check_local_package, overwrite_mode_param
+from packer.cli.common import FAILED_EXIT, output_format_option, print_json, report_errors
+from packer.client.feed import FeedClient
+from packer.client.results import PushReport, check_local_package
+from packer.model.conventions import OverwriteMode, PushStatus
 from packer.model.errors import BadInput, PackerError
 from packer.model.formats import EXTENSIONS
 from packer.model.identity import validate_id
-from packer.model.versions import parse_range
+from packer.model.ranges import parse_range
 
 server_option = click.option(
     "--server",
@@ -71,7 +73,7 @@ def overwrite_option(default: str) -> Callable[[Any], Any]:
         "overwrite_mode",
         default=default,
         show_default=True,
-        metavar="fail-if-exists|overwrite-existing|ignore-if-exists",
+        metavar="|".join(mode.cli_name for mode in OverwriteMode),
         help="What the feed does when the version exists (Octopus names also accepted).",
     )
 
@@ -98,7 +100,7 @@ def _progress(label: str, size: int) -> Iterator[Callable[[int, int | None], Non
         yield update
 
 
-def _report(results: list[PushResult], output_format: str) -> None:
+def _report(results: list[PushReport], output_format: str) -> None:
     """Print the results (json document or one line each) and exit 1 unless all are ok."""
     if output_format == "json":
         print_json({"results": [result.to_json() for result in results]})
@@ -107,31 +109,31 @@ def _report(results: list[PushResult], output_format: str) -> None:
             line = f"{result.status}: {result.id} {result.version} ({result.file}) {result.message}"
             click.echo(line, err=not result.ok)
     if not all(result.ok for result in results):
-        sys.exit(1)
+        sys.exit(FAILED_EXIT)
 
 
 class _Pusher:
     """Push files one by one; once the feed gave no answer after retries, send no more."""
 
-    def __init__(self, client: FeedClient, mode: str) -> None:
+    def __init__(self, client: FeedClient, mode: OverwriteMode) -> None:
         self.client = client
         self.mode = mode
         self.unreachable: str | None = None
 
-    def push(self, path: Path, filename: str | None = None) -> PushResult:
+    def push(self, path: Path, filename: str | None = None) -> PushReport:
         """Push one file, turning a failure to reach the feed into an `error` result."""
         package_id, version, size = check_local_package(path, filename)
         if self.unreachable:
             message = f"not sent: an earlier push failed: {self.unreachable}"
-            return PushResult(str(path), package_id, version, "error", message)
+            return PushReport(str(path), package_id, version, PushStatus.ERROR, message)
         try:
             with _progress(path.name, size) as progress:
                 return self.client.push(path, self.mode, progress=progress, filename=filename)
         except BadInput as error:
-            return PushResult(str(path), package_id, version, "error", str(error))
+            return PushReport(str(path), package_id, version, PushStatus.ERROR, str(error))
         except PackerError as error:
             self.unreachable = str(error)
-            return PushResult(str(path), package_id, version, "error", str(error))
+            return PushReport(str(path), package_id, version, PushStatus.ERROR, str(error))
 
 
 @click.command("push")
@@ -164,8 +166,11 @@ def push_command(
     Every file is checked before anything is sent. Exit 0 when all were created, kept or
     overwritten; 1 when any conflict, refusal or error; 2 for a missing or misnamed file.
     """
-    mode = "overwrite-existing" if replace_existing else overwrite_mode
-    overwrite_mode_param(mode)
+    mode = (
+        OverwriteMode.OVERWRITE_EXISTING
+        if replace_existing
+        else OverwriteMode.parse(overwrite_mode)
+    )
     for path in files:
         check_local_package(path)
     with _client(server, api_key, space, retries, timeout) as client:
@@ -203,7 +208,9 @@ def upload_name(path: Path) -> str:
     return path.name
 
 
-def _import_to_server(packages: list[Path], client: FeedClient, mode: str) -> list[PushResult]:
+def _import_to_server(
+    packages: list[Path], client: FeedClient, mode: OverwriteMode
+) -> list[PushReport]:
     """Push each package, reporting a misnamed or unreadable one without stopping."""
     pusher = _Pusher(client, mode)
     results = []
@@ -211,34 +218,36 @@ def _import_to_server(packages: list[Path], client: FeedClient, mode: str) -> li
         try:
             results.append(pusher.push(path, upload_name(path)))
         except BadInput as error:
-            results.append(PushResult(str(path), "", "", "error", str(error)))
+            results.append(PushReport(str(path), "", "", PushStatus.ERROR, str(error)))
     return results
 
 
-def _import_to_storage(packages: list[Path], location: str, mode: str) -> list[PushResult]:
+def _import_to_storage(
+    packages: list[Path], location: str, mode: OverwriteMode
+) -> list[PushReport]:
     """Add each package straight through the feed's repository core (no server needed)."""
     from feed.core.config import config_from_env
-    from feed.core.repository import OverwriteMode
+    from feed.core.errors import PackageConflict
     from feed.http.app import repository_for
 
     repository = repository_for(config_from_env(storage=location))
-    wanted = OverwriteMode.parse(mode)
     results = []
     for path in packages:
         try:
             name = upload_name(path)
             package_id, version, _ = check_local_package(path, name)
-            outcome = repository.add_package(path, name, wanted)
+            outcome = repository.add_package(path, name, mode)
         except BadInput as error:
-            results.append(PushResult(str(path), "", "", "error", str(error)))
+            results.append(PushReport(str(path), "", "", PushStatus.ERROR, str(error)))
             continue
         except PackerError as error:
-            status = "conflict" if getattr(error, "status", None) == 409 else "refused"
-            results.append(PushResult(str(path), package_id, version, status, str(error)))
+            conflict = isinstance(error, PackageConflict)
+            status = PushStatus.CONFLICT if conflict else PushStatus.REFUSED
+            results.append(PushReport(str(path), package_id, version, status, str(error)))
             continue
         record = outcome.record
         message = f"{outcome.status} in {location}"
-        results.append(PushResult(str(path), record.id, record.version, outcome.status, message))
+        results.append(PushReport(str(path), record.id, record.version, outcome.status, message))
     return results
 
 
@@ -270,15 +279,15 @@ def import_command(
     """
     if not folder.is_dir():
         raise BadInput(f"import folder {str(folder)!r} is not a directory")
-    overwrite_mode_param(overwrite_mode)
+    mode = OverwriteMode.parse(overwrite_mode)
     packages = find_packages(folder)
     if not packages:
         raise BadInput(f"no package files (.{', .'.join(EXTENSIONS)}) below {str(folder)!r}")
     if storage:
-        results = _import_to_storage(packages, storage, overwrite_mode)
+        results = _import_to_storage(packages, storage, mode)
     else:
         with _client(server, api_key, space, retries, timeout) as client:
-            results = _import_to_server(packages, client, overwrite_mode)
+            results = _import_to_server(packages, client, mode)
     _report(results, output_format)
 
 
@@ -326,7 +335,7 @@ def versions_command(
     if not found:
         wanted = f" in range {version_range}" if version_range else ""
         click.echo(f"error: no versions of {package_id}{wanted} on {client.server}", err=True)
-        sys.exit(1)
+        sys.exit(FAILED_EXIT)
 
 
 COMMANDS = [push_command, import_command, versions_command]

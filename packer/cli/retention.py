@@ -116,7 +116,7 @@ class _Remote:
     """Retention through a feed's admin endpoints under /api/octopack/retention."""
 
     def __init__(self, server: str, api_key: str | None) -> None:
-        from packer.client.feed import AdminApi
+        from packer.client.admin import AdminApi
 
         self.api = AdminApi(server, api_key, "retention", timeout=600)
 

@@ -147,7 +147,7 @@ class _Remote:
     """Key administration through a feed's admin endpoints under /api/octopack/keys."""
 
     def __init__(self, server: str, api_key: str | None) -> None:
-        from packer.client.feed import AdminApi
+        from packer.client.admin import AdminApi
 
         self.api = AdminApi(server, api_key, "keys", timeout=30)
 

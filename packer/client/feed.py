@@ -10,142 +10,30 @@ import os
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
-from packer.client.transfer import (
-    READ_BLOCK,
-    MultipartBody,
-    PartFile,
-    Progress,
-    file_sha256,
+from packer.client.http import NETWORK_ERRORS, RETRY_STATUSES, attempts_text, error_text
+from packer.client.results import (
+    DownloadResult,
+    PushReport,
+    VersionInfo,
+    check_local_package,
+    push_report,
 )
+from packer.client.transfer import READ_BLOCK, MultipartBody, PartFile, Progress, file_sha256
+from packer.model.conventions import OverwriteMode, PushStatus
 from packer.model.errors import BadInput, OperationFailed
-from packer.model.identity import parse_package_filename, validate_id
-from packer.model.versions import parse_range, parse_version
+from packer.model.identity import validate_id
+from packer.model.ranges import parse_range
+from packer.model.versions import parse_version
 
-__all__ = [
-    "DownloadResult",
-    "FeedClient",
-    "Progress",
-    "PushResult",
-    "VersionInfo",
-    "check_local_package",
-    "file_sha256",
-    "overwrite_mode_param",
-]
+__all__ = ["FeedClient"]
 
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-OVERWRITE_MODES = {
-    "failifexists": "FailIfExists",
-    "overwriteexisting": "OverwriteExisting",
-    "ignoreifexists": "IgnoreIfExists",
-}
 SPACE_PATTERN = re.compile(r"Spaces-\d+")
-_NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout)
-
-
-@dataclass(frozen=True)
-class PushResult:
-    """What the feed did with one pushed file; `status` is one of the push contract's words."""
-
-    file: str
-    id: str
-    version: str
-    status: str
-    message: str
-    package: dict[str, Any] | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when the package is on the feed as the caller asked (exit 0)."""
-        return self.status in ("created", "kept", "overwritten")
-
-    def to_json(self) -> dict[str, str]:
-        """Return the keys of the push JSON contract."""
-        return {
-            "file": self.file,
-            "id": self.id,
-            "version": self.version,
-            "status": self.status,
-            "message": self.message,
-        }
-
-
-@dataclass(frozen=True)
-class VersionInfo:
-    """One version of a package as the feed lists it."""
-
-    version: str
-    published: str | None
-    size: int | None
-
-
-@dataclass(frozen=True)
-class DownloadResult:
-    """A verified download: where it is, its SHA-256 and how many requests followed a break."""
-
-    path: Path
-    sha256: str
-    size: int
-    resumes: int
-
-
-def overwrite_mode_param(mode: str) -> str:
-    """Map `fail-if-exists`/`FailIfExists` (any case, any dashes) to the query parameter value."""
-    value = OVERWRITE_MODES.get(mode.replace("-", "").replace("_", "").lower())
-    if value is None:
-        choices = "fail-if-exists, overwrite-existing, ignore-if-exists"
-        raise BadInput(f"unknown overwrite mode {mode!r}: use one of {choices}")
-    return value
-
-
-def check_local_package(path: Path, filename: str | None = None) -> tuple[str, str, int]:
-    """Return (id, version, size) of a local package file; BadInput when missing, unreadable or misnamed."""
-    name = filename or path.name
-    parsed = parse_package_filename(name)
-    try:
-        with open(path, "rb"):
-            pass
-        info = path.stat()
-    except FileNotFoundError:
-        raise BadInput(f"package file {str(path)!r} does not exist") from None
-    except OSError as error:
-        raise BadInput(f"cannot read package file {str(path)!r}: {error.strerror}") from None
-    if not path.is_file():
-        raise BadInput(f"package file {str(path)!r} is not a regular file")
-    return parsed.id, str(parsed.version), info.st_size
-
-
-def _attempts(count: int) -> str:
-    return "1 attempt" if count == 1 else f"{count} attempts"
-
-
-def _error_text(response: requests.Response) -> str:
-    """The feed's ErrorMessage (and Errors) or the start of the body."""
-    try:
-        document = response.json()
-    except ValueError:
-        return response.text.strip()[:300] or response.reason or f"HTTP {response.status_code}"
-    if not isinstance(document, dict):
-        return str(document)[:300]
-    message = str(document.get("ErrorMessage") or response.reason or "")
-    details = [str(item) for item in document.get("Errors") or [] if str(item) != message]
-    return "; ".join([message, *details]) if details else message
-
-
-def _success_status(response: requests.Response, mode: str) -> str:
-    """created, kept or overwritten: the feed's X-Octopack-Push-Status, else the status code."""
-    told = response.headers.get("X-Octopack-Push-Status", "").lower()
-    if told in ("created", "kept", "overwritten"):
-        return told
-    if response.status_code == 201:
-        return "created"
-    return "overwritten" if mode == "OverwriteExisting" else "kept"
 
 
 class FeedClient:
@@ -224,18 +112,20 @@ class FeedClient:
                 response = self._session.get(url, timeout=self.timeout, **kwargs)
                 if response.status_code not in RETRY_STATUSES:
                     return response
-                failure = f"{self.server} answered {response.status_code}: {_error_text(response)}"
-            except _NETWORK_ERRORS as error:
+                failure = f"{self.server} answered {response.status_code}: {error_text(response)}"
+            except NETWORK_ERRORS as error:
                 response = None
                 failure = f"cannot reach {self.server}: {error.__class__.__name__}"
             if attempt >= retries:
-                raise OperationFailed(f"{what} failed after {_attempts(attempt + 1)}: {failure}")
+                raise OperationFailed(
+                    f"{what} failed after {attempts_text(attempt + 1)}: {failure}"
+                )
             self._wait(attempt, response)
             attempt += 1
 
     def _auth_message(self, response: requests.Response) -> str:
         """Say whether the key is missing, wrong, or lacks scope."""
-        detail = _error_text(response)
+        detail = error_text(response)
         if response.status_code == 403:
             return f"the API key lacks the scope for this on {self.server}: {detail}"
         if not self._api_key:
@@ -249,7 +139,7 @@ class FeedClient:
         if response.status_code in (401, 403):
             return OperationFailed(f"{what}: {self._auth_message(response)}")
         return OperationFailed(
-            f"{what}: {self.server} answered {response.status_code}: {_error_text(response)}"
+            f"{what}: {self.server} answered {response.status_code}: {error_text(response)}"
         )
 
     # -- package detail ---------------------------------------------------------------------
@@ -285,21 +175,25 @@ class FeedClient:
     def push(
         self,
         path: str | os.PathLike[str],
-        overwrite_mode: str = "fail-if-exists",
+        overwrite_mode: str | OverwriteMode = OverwriteMode.FAIL_IF_EXISTS,
         progress: Progress | None = None,
         filename: str | None = None,
-    ) -> PushResult:
+    ) -> PushReport:
         """Upload one package; retry network errors and 5xx without ever pushing twice.
 
         After a broken or timed-out attempt the feed is asked first whether the upload landed
         (same SHA-256 at that id and version); if so the push counts as created.
-        Returns a PushResult for every answer of the feed; raises OperationFailed when no answer
+        Returns a PushReport for every answer of the feed; raises OperationFailed when no answer
         came after the retries and BadInput for a bad local file.
         """
         path = Path(path)
         name = filename or path.name
         package_id, version, size = check_local_package(path, name)
-        mode = overwrite_mode_param(overwrite_mode)
+        mode = (
+            overwrite_mode
+            if isinstance(overwrite_mode, OverwriteMode)
+            else OverwriteMode.parse(overwrite_mode)
+        )
         local_sha: str | None = None
         broken = False
         attempt = 0
@@ -309,12 +203,12 @@ class FeedClient:
             try:
                 response = self._session.post(
                     self._url("packages/raw"),
-                    params={"overwriteMode": mode},
+                    params={"overwriteMode": mode.value},
                     data=body,
                     headers={"Content-Type": body.content_type},
                     timeout=self.timeout,
                 )
-            except _NETWORK_ERRORS as error:
+            except NETWORK_ERRORS as error:
                 failure = f"the connection to {self.server} broke ({error.__class__.__name__})"
             else:
                 if response.status_code not in RETRY_STATUSES:
@@ -323,8 +217,10 @@ class FeedClient:
                         landed = self._landed(package_id, version, local_sha)
                         if landed is not None:
                             return self._landed_result(path, package_id, version, landed)
-                    return self._push_outcome(response, path, package_id, version, mode)
-                failure = f"{self.server} answered {response.status_code}: {_error_text(response)}"
+                    return push_report(
+                        response, path, package_id, version, mode, self.server, self._auth_message
+                    )
+                failure = f"{self.server} answered {response.status_code}: {error_text(response)}"
             if response is None or response.status_code not in (429, 503):
                 broken = True
                 local_sha = local_sha or file_sha256(path)
@@ -333,7 +229,7 @@ class FeedClient:
                     return self._landed_result(path, package_id, version, landed)
             if attempt >= self.retries:
                 raise OperationFailed(
-                    f"pushing {path.name} to {self.server} failed after {_attempts(attempt + 1)}: "
+                    f"pushing {path.name} to {self.server} failed after {attempts_text(attempt + 1)}: "
                     f"{failure}"
                 )
             self._wait(attempt, response)
@@ -351,41 +247,9 @@ class FeedClient:
 
     def _landed_result(
         self, path: Path, package_id: str, version: str, detail: dict[str, Any]
-    ) -> PushResult:
+    ) -> PushReport:
         message = "the upload landed before the connection broke (the feed holds the same SHA-256)"
-        return PushResult(str(path), package_id, version, "created", message, detail)
-
-    def _push_outcome(
-        self, response: requests.Response, path: Path, package_id: str, version: str, mode: str
-    ) -> PushResult:
-        """Translate the feed's answer into a PushResult."""
-        code = response.status_code
-        package: dict[str, Any] | None = None
-        if code in (200, 201):
-            try:
-                document = response.json()
-                package = document if isinstance(document, dict) else None
-            except ValueError:
-                package = None
-            package_id = str((package or {}).get("PackageId") or package_id)
-            version = str((package or {}).get("Version") or version)
-        where = self.server
-        if code in (200, 201):
-            status = _success_status(response, mode)
-            message = {
-                "created": f"pushed to {where}",
-                "overwritten": f"replaced the existing package on {where}",
-                "kept": f"{where} already has this version; kept the existing package",
-            }[status]
-        elif code == 409:
-            status, message = "conflict", _error_text(response)
-        elif code in (400, 413, 415, 422):
-            status, message = "refused", _error_text(response)
-        elif code in (401, 403):
-            status, message = "error", self._auth_message(response)
-        else:
-            status, message = "error", f"{where} answered {code}: {_error_text(response)}"
-        return PushResult(str(path), package_id, version, status, message, package)
+        return PushReport(str(path), package_id, version, PushStatus.CREATED, message, detail)
 
     # -- versions ---------------------------------------------------------------------------
 
@@ -518,48 +382,15 @@ class FeedClient:
                             transfer.finish()
                             return
                         failure = "the body ended early"
-            except (*_NETWORK_ERRORS, requests.exceptions.ChunkedEncodingError) as error:
+            except (*NETWORK_ERRORS, requests.exceptions.ChunkedEncodingError) as error:
                 failure = f"the connection to {self.server} broke ({error.__class__.__name__})"
             if transfer.written > before:
                 attempt = 0
             else:
                 if attempt >= self.retries:
                     raise OperationFailed(
-                        f"{what} failed after {_attempts(attempt + 1)}: {failure}"
+                        f"{what} failed after {attempts_text(attempt + 1)}: {failure}"
                     )
                 self._wait(attempt, response)
                 attempt += 1
             transfer.resumes += 1
-
-
-class AdminApi:
-    """JSON calls to one of the feed's admin areas (`/api/octopack/{area}`) with an admin key."""
-
-    def __init__(self, server: str, api_key: str | None, area: str, timeout: float) -> None:
-        if not api_key:
-            raise BadInput("--server needs an admin --api-key (or OCTOPACK_API_KEY)")
-        if not server.startswith(("http://", "https://")):
-            raise BadInput(f"feed server {server!r} is not an http:// or https:// URL")
-        self.base = f"{server.rstrip('/')}/api/octopack/{area}"
-        self.headers = {"X-Octopus-ApiKey": api_key}
-        self.timeout = timeout
-
-    def call(self, method: str, path: str = "", **kwargs: Any) -> dict[str, Any]:
-        """Send one request; an error answer becomes BadInput (400) or OperationFailed."""
-        url = self.base + path
-        try:
-            response = requests.request(
-                method, url, headers=self.headers, timeout=self.timeout, **kwargs
-            )
-        except requests.RequestException as error:
-            raise OperationFailed(f"cannot reach {url}: {error.__class__.__name__}") from None
-        if response.status_code >= 400:
-            error_type = BadInput if response.status_code == 400 else OperationFailed
-            raise error_type(f"{url} answered {response.status_code}: {_error_text(response)}")
-        try:
-            document = response.json()
-        except ValueError:
-            document = None
-        if not isinstance(document, dict):
-            raise OperationFailed(f"{url} answered {response.status_code} without a JSON object")
-        return document

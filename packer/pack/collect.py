@@ -14,11 +14,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from packer.model.conventions import script_step
 from packer.model.errors import BadInput
 
 IGNORE_FILE = ".octopackignore"
-SCRIPT_NAMES = ("predeploy", "deploy", "postdeploy", "deployfailed")
-SCRIPT_EXTENSIONS = (".sh", ".py", ".ps1")
 EPOCH_1980 = 315532800
 TEMP_PREFIX = ".octopack-"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
@@ -333,8 +332,7 @@ def _mtime(walk: _Walk, st: os.stat_result) -> float:
 
 def is_script_name(name: str) -> bool:
     """True for PreDeploy/Deploy/PostDeploy/DeployFailed with .sh, .py or .ps1, any case."""
-    stem, dot, ext = name.rsplit("/", 1)[-1].rpartition(".")
-    return bool(dot) and stem.lower() in SCRIPT_NAMES and "." + ext.lower() in SCRIPT_EXTENSIONS
+    return script_step(name) is not None
 
 
 def find_scripts(files: Iterable[SourceFile]) -> tuple[list[str], list[str]]:

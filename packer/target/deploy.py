@@ -14,10 +14,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from packer.archive import validator as archive
 from packer.client.feed import FeedClient
+from packer.model.conventions import DeployReport, DeployStatus
 from packer.model.errors import BadInput, OperationFailed, PackerError, UnsafeArchive
 from packer.model.formats import detect_format
 from packer.target.fetch import describe_local_file, fetch_package, select_version
@@ -67,36 +68,7 @@ class PackageToDeploy:
     from_cache: bool = False
 
 
-@dataclass
-class DeployResult:
-    """What a deploy did, in the keys of the deploy JSON contract."""
-
-    id: str
-    version: str
-    environment: str | None
-    directory: str | None
-    status: str
-    steps: list[dict[str, Any]] = field(default_factory=list)
-    kept: list[dict[str, Any]] = field(default_factory=list)
-    deleted: list[dict[str, Any]] = field(default_factory=list)
-    message: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """Return the JSON document of `octopack deploy --output-format json`."""
-        return {
-            "id": self.id,
-            "version": self.version,
-            "environment": self.environment,
-            "directory": self.directory,
-            "status": self.status,
-            "steps": self.steps,
-            "kept": self.kept,
-            "deleted": self.deleted,
-            "message": self.message,
-        }
-
-
-def deploy_package(package: PackageToDeploy, options: DeployOptions) -> DeployResult:
+def deploy_package(package: PackageToDeploy, options: DeployOptions) -> DeployReport:
     """Deploy one local package file under the id/environment lock; see the module doc."""
     layout = options.layout
     env = options.environment
@@ -114,7 +86,7 @@ def _masked(options: DeployOptions) -> Callable[[str], None]:
 
 def _deploy_locked(
     package: PackageToDeploy, options: DeployOptions, layout: TargetLayout, package_dir: Path
-) -> DeployResult:
+) -> DeployReport:
     """Extract, run the steps, move `current` and apply retention; the lock is held."""
     echo = _masked(options)
     journal = Journal(layout.state_dir, options.now)
@@ -137,11 +109,12 @@ def _deploy_locked(
             entry.package_file = None
             if package.from_cache:
                 package.path.unlink(missing_ok=True)  # the cache keeps nothing refused
-        _finish(journal, entry, options, "refused" if refused else "failed", str(error))
+        status = DeployStatus.REFUSED if refused else DeployStatus.FAILED
+        _finish(journal, entry, options, status, str(error))
         raise
     except OSError as error:
         message = f"extracting {package.path.name} failed: {error}"
-        _finish(journal, entry, options, "failed", message)
+        _finish(journal, entry, options, DeployStatus.FAILED, message)
         raise OperationFailed(message) from error
     entry.directory = str(release)
     journal.record(entry)
@@ -152,12 +125,13 @@ def _deploy_locked(
         if failure is None:
             layout.point_current(package.package_id, options.environment, release)
     except BaseException as error:  # interrupted, or a script could not even start
-        _finish(journal, entry, options, "failed", f"{type(error).__name__}: {error}")
+        _finish(journal, entry, options, DeployStatus.FAILED, f"{type(error).__name__}: {error}")
         if isinstance(error, OSError):
             raise OperationFailed(f"deploy of {release} stopped: {error}") from error
         raise
-    _finish(journal, entry, options, "success" if failure is None else "failed", failure)
-    result = DeployResult(
+    status = DeployStatus.SUCCESS if failure is None else DeployStatus.FAILED
+    _finish(journal, entry, options, status, failure)
+    result = DeployReport(
         package.package_id,
         package.version,
         options.environment,
@@ -185,7 +159,7 @@ def _finish(
 ) -> None:
     """Record the end of a deployment (messages masked)."""
     entry.status = status
-    entry.success = status == "success"
+    entry.success = status == DeployStatus.SUCCESS
     entry.finished = options.now()
     entry.message = options.variables.mask(message) if message else None
     journal.record(entry)
@@ -324,7 +298,7 @@ def _limits(options: DeployOptions) -> archive.Limits:
     return options.limits if options.limits is not None else archive.Limits()
 
 
-def deploy_file(path: Path, options: DeployOptions, package_id: str | None = None) -> DeployResult:
+def deploy_file(path: Path, options: DeployOptions, package_id: str | None = None) -> DeployReport:
     """Deploy a package file already on this machine (an offline drop); it is not cached."""
     found_id, version, fmt = describe_local_file(path, _limits(options))
     if package_id is not None and package_id.lower() != found_id.lower():
@@ -342,7 +316,7 @@ def deploy_from_feed(
     api_key: str | None,
     space: str | None = None,
     client: FeedClient | None = None,
-) -> DeployResult:
+) -> DeployReport:
     """Pick a version on the feed, fetch it into the cache verified, and deploy it."""
     echo = _masked(options)
     with client or FeedClient(server or "", api_key, space) as feed:

@@ -16,7 +16,8 @@ from packer.client.transfer import file_sha256
 from packer.model.errors import BadInput, OperationFailed
 from packer.model.formats import EXTENSIONS, FORMAT_BY_EXTENSION, split_extension
 from packer.model.identity import package_filename, parse_package_filename, validate_id
-from packer.model.versions import parse_range, parse_version
+from packer.model.ranges import parse_range
+from packer.model.versions import parse_version
 from packer.target.locks import exclusive_lock
 
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from packer.model.conventions import DeployStatus
 from packer.model.errors import OperationFailed
 
 JOURNAL_NAME = "journal.json"
@@ -40,7 +41,7 @@ class JournalEntry:
     started: str
     finished: str | None = None
     success: bool = False
-    status: str = "running"  # running | success | failed | refused
+    status: str = DeployStatus.RUNNING  # then success, failed or refused
     steps: list[dict[str, Any]] = field(default_factory=list)
     message: str | None = None
     package_file: str | None = None  # a cache file this deploy downloaded (retention drops it)

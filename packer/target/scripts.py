@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-STEPS = ("PreDeploy", "Deploy", "PostDeploy", "DeployFailed")
-PREFERENCE = (".sh", ".py", ".ps1")
+from packer.model.conventions import SCRIPT_EXTENSIONS, SCRIPT_STEPS, script_step
+
 MISSING_INTERPRETER_EXIT = 127
 
 
@@ -32,17 +32,13 @@ class StepResult:
 
 def find_scripts(install_dir: Path) -> dict[str, list[Path]]:
     """Map each step to its scripts at the root of `install_dir`, in preference order."""
-    found: dict[str, list[Path]] = {step: [] for step in STEPS}
-    by_lower = {step.lower(): step for step in STEPS}
+    found: dict[str, list[Path]] = {step: [] for step in SCRIPT_STEPS}
     for path in install_dir.iterdir():
-        if not path.is_file():
-            continue
-        stem, dot, ext = path.name.rpartition(".")
-        step = by_lower.get(stem.lower()) if dot else None
-        if step and f".{ext.lower()}" in PREFERENCE:
+        step = script_step(path.name) if path.is_file() else None
+        if step:
             found[step].append(path)
     for paths in found.values():
-        paths.sort(key=lambda p: PREFERENCE.index(p.suffix.lower()))
+        paths.sort(key=lambda p: SCRIPT_EXTENSIONS.index(p.suffix.lower()))
     return found
 
 

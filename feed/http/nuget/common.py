@@ -18,7 +18,7 @@ from flask import request
 
 from feed.core.errors import BadRequest, PackageNotFound, PackageRefused
 from feed.core.records import PackageRecord
-from feed.core.repository import OverwriteMode, PushResult
+from feed.core.repository import PushResult
 from feed.http.cache import (  # noqa: F401 - re-exported for the NuGet blueprints and tests
     CACHE_ENTRIES,
     CACHE_MAX_BYTES,
@@ -28,6 +28,7 @@ from feed.http.cache import (  # noqa: F401 - re-exported for the NuGet blueprin
 )
 from feed.http.cache import cached as _cached
 from feed.http.context import require, services
+from packer.model.conventions import OverwriteMode
 from packer.model.identity import is_valid_id
 from packer.model.versions import NuGetVersion, parse_version, try_parse_version
 

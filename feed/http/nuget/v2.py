@@ -39,7 +39,9 @@ from feed.http.nuget.common import (
     visible,
 )
 from feed.http.nuget.v2_filter import parse_filter, parse_orderby
-from packer.model.versions import InvalidRange, parse_range, try_parse_version
+from packer.model.errors import InvalidRange
+from packer.model.ranges import parse_range
+from packer.model.versions import try_parse_version
 
 PAGE_SIZE = 100
 ATOM_FEED = "application/atom+xml;type=feed;charset=utf-8"

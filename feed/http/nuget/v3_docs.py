@@ -12,7 +12,8 @@ from urllib.parse import quote
 
 from feed.core.records import PackageRecord
 from feed.http.nuget.common import full_version, published_text, version_of
-from packer.model.versions import InvalidRange, parse_range
+from packer.model.errors import InvalidRange
+from packer.model.ranges import parse_range
 
 PAGE_SIZE = 64  # more versions than this: pages are not inlined in the index
 REGISTRATION_HIVE = "registration"

@@ -10,8 +10,8 @@ import pytest
 
 from feed.core.config import FeedConfig
 from feed.core.errors import PackageNotFound, PackageRefused
-from feed.core.repository import OverwriteMode
 from feed.http.app import repository_for
+from packer.model.conventions import OverwriteMode
 from tests.feed.conftest import stored_keys
 from tests.feed.packages import digests, make_nupkg, make_zip
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from feed.core.config import FeedConfig
-from feed.core.repository import OverwriteMode, Repository
+from feed.core.repository import Repository
 from feed.http.app import repository_for
 from feed.retention.store import RetentionStore
+from packer.model.conventions import OverwriteMode
 from storage import Storage
 from storage.disk import DiskStorage
 from storage.s3 import S3Storage, make_client

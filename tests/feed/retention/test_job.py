@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 
 from feed.core.config import FeedConfig
-from feed.core.repository import OverwriteMode
 from feed.http.app import repository_for
 from feed.retention.job import CHANGED, LeaseHeld, read_audit, run_retention
 from feed.retention.policy import Rules
 from feed.retention.store import RetentionStore
+from packer.model.conventions import OverwriteMode
 from tests.feed.retention.conftest import TestClock, assert_servable, push, versions_of
 from tests.feed.retention.hooks import HookedStorage, Killed
 

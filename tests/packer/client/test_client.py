@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from packer.client.feed import FeedClient, file_sha256
-from packer.client.transfer import CHUNK, MultipartBody
+from packer.client.feed import FeedClient
+from packer.client.transfer import CHUNK, MultipartBody, file_sha256
 from packer.model.errors import BadInput, InvalidRange, OperationFailed
 from tests.helpers.faulty_proxy import Fault, faulty_proxy
 from tests.helpers.feed_server import running_feed

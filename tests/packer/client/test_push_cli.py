@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from packer.cli import main
-from packer.client.feed import FeedClient, file_sha256
+from packer.client.feed import FeedClient
+from packer.client.transfer import file_sha256
 from tests.helpers.feed_server import running_feed
 from tests.packer.client.test_client import ADMIN_KEY, make_package
 

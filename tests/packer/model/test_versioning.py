@@ -12,12 +12,11 @@ from hypothesis import strategies as st
 
 from packer.cli.common import exit_code_for
 from packer.model.errors import BadInput, InvalidRange, InvalidVersion
+from packer.model.ranges import VersionRange, parse_range
 from packer.model.versions import (
     MAX_PART,
     MAX_VERSION_LENGTH,
     NuGetVersion,
-    VersionRange,
-    parse_range,
     parse_version,
     try_parse_version,
 )

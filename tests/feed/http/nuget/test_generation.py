@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from feed.core.repository import GENERATION_KEY, OverwriteMode, Repository
+from feed.core.repository import GENERATION_KEY, Repository
 from feed.http.nuget.common import CACHE_ENTRIES, CACHE_MAX_BYTES, CACHE_MAX_SECONDS, ResponseCache
 from packer.archive.validator import Limits
+from packer.model.conventions import OverwriteMode
 from tests.feed.http.nuget.conftest import Backend, Packer, v3_push
 from tests.helpers.feed_server import ADMIN_KEY, running_feed
 

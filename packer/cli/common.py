@@ -22,25 +22,34 @@ output_format_option = click.option(
 )
 
 
+server_option = click.option(
+    "--server",
+    envvar="OCTOPACK_SERVER",
+    metavar="URL",
+    help="Feed URL, e.g. http://127.0.0.1:8080 (or OCTOPACK_SERVER).",
+)
+space_option = click.option("--space", metavar="SPACE", help="Space id, e.g. Spaces-1.")
+
+
+def api_key_option(help_text: str) -> Callable[[Any], Any]:
+    """--api-key (octo's --apiKey too), read from OCTOPACK_API_KEY when not given."""
+    return click.option(
+        "--api-key",
+        "--apiKey",
+        "api_key",
+        envvar="OCTOPACK_API_KEY",
+        metavar="KEY",
+        help=f"{help_text} (or OCTOPACK_API_KEY).",
+    )
+
+
 def admin_target_options(storage_help: str) -> Callable[[Any], Any]:
     """--storage, --server and --api-key: a feed's storage directly, or its admin API."""
 
     def decorate(func: Any) -> Any:
         func = click.option("--storage", metavar="PATH|s3://bucket/prefix", help=storage_help)(func)
-        func = click.option(
-            "--server",
-            envvar="OCTOPACK_SERVER",
-            metavar="URL",
-            help="Feed URL (or OCTOPACK_SERVER).",
-        )(func)
-        return click.option(
-            "--api-key",
-            "--apiKey",
-            "api_key",
-            envvar="OCTOPACK_API_KEY",
-            metavar="KEY",
-            help="An admin key for --server (or OCTOPACK_API_KEY).",
-        )(func)
+        func = server_option(func)
+        return api_key_option("An admin key for --server")(func)
 
     return decorate
 

@@ -9,7 +9,14 @@ from typing import Any
 
 import click
 
-from packer.cli.common import output_format_option, print_json, report_errors
+from packer.cli.common import (
+    api_key_option,
+    output_format_option,
+    print_json,
+    report_errors,
+    server_option,
+    space_option,
+)
 from packer.model.conventions import DeployReport, DeployStatus
 from packer.model.errors import BadInput, OperationFailed, UnsafeArchive
 
@@ -38,9 +45,9 @@ def _check_root(root: Path) -> Path:
 @click.option("--version", "version", help="Deploy exactly this version.")
 @click.option("--range", "version_range", help="Deploy the newest version in a NuGet range.")
 @click.option("--prerelease", is_flag=True, help="Let the newest version be a prerelease.")
-@click.option("--server", envvar="OCTOPACK_SERVER", help="Feed URL [env OCTOPACK_SERVER].")
-@click.option("--api-key", "--apiKey", "api_key", envvar="OCTOPACK_API_KEY", help="Feed API key.")
-@click.option("--space", help="Space id on the feed, e.g. Spaces-1.")
+@server_option
+@api_key_option("Feed API key")
+@space_option
 @click.option("--file", "package_file", type=click.Path(path_type=Path), help="Deploy this file.")
 @click.option("--root", required=True, type=click.Path(path_type=Path), help="Target root dir.")
 @click.option("--environment", help="Environment name (a folder under the root).")

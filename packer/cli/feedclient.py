@@ -12,7 +12,15 @@ from typing import Any
 
 import click
 
-from packer.cli.common import FAILED_EXIT, output_format_option, print_json, report_errors
+from packer.cli.common import (
+    FAILED_EXIT,
+    api_key_option,
+    output_format_option,
+    print_json,
+    report_errors,
+    server_option,
+    space_option,
+)
 from packer.client.feed import FeedClient
 from packer.client.results import PushReport, check_local_package
 from packer.model.conventions import OverwriteMode, PushStatus
@@ -21,21 +29,7 @@ from packer.model.formats import EXTENSIONS
 from packer.model.identity import validate_id
 from packer.model.ranges import parse_range
 
-server_option = click.option(
-    "--server",
-    envvar="OCTOPACK_SERVER",
-    metavar="URL",
-    help="Feed URL, e.g. http://127.0.0.1:8080 (or OCTOPACK_SERVER).",
-)
-api_key_option = click.option(
-    "--api-key",
-    "--apiKey",
-    "api_key",
-    envvar="OCTOPACK_API_KEY",
-    metavar="KEY",
-    help="API key sent as X-Octopus-ApiKey (or OCTOPACK_API_KEY).",
-)
-space_option = click.option("--space", metavar="SPACE", help="Space id, e.g. Spaces-1.")
+feed_key_option = api_key_option("API key sent as X-Octopus-ApiKey")
 
 
 def network_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -139,7 +133,7 @@ class _Pusher:
 @click.command("push")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @server_option
-@api_key_option
+@feed_key_option
 @space_option
 @overwrite_option("fail-if-exists")
 @click.option(
@@ -254,7 +248,7 @@ def _import_to_storage(
 @click.command("import")
 @click.argument("folder", type=click.Path(path_type=Path))
 @server_option
-@api_key_option
+@feed_key_option
 @space_option
 @click.option("--storage", metavar="LOCATION", help="Add straight to a feed's storage instead.")
 @overwrite_option("ignore-if-exists")
@@ -294,7 +288,7 @@ def import_command(
 @click.command("versions")
 @click.argument("package_id", metavar="ID")
 @server_option
-@api_key_option
+@feed_key_option
 @space_option
 @click.option("--range", "version_range", metavar="RANGE", help="NuGet range, e.g. [1.0,2.0).")
 @click.option("--prerelease", is_flag=True, help="Include pre-release versions.")

@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from packer.client.http import error_text
+from packer.client.http import API_KEY_HEADER, check_server_url, error_text
 from packer.model.errors import BadInput, OperationFailed
 
 
@@ -17,10 +17,8 @@ class AdminApi:
     def __init__(self, server: str, api_key: str | None, area: str, timeout: float) -> None:
         if not api_key:
             raise BadInput("--server needs an admin --api-key (or OCTOPACK_API_KEY)")
-        if not server.startswith(("http://", "https://")):
-            raise BadInput(f"feed server {server!r} is not an http:// or https:// URL")
-        self.base = f"{server.rstrip('/')}/api/octopack/{area}"
-        self.headers = {"X-Octopus-ApiKey": api_key}
+        self.base = f"{check_server_url(server)}/api/octopack/{area}"
+        self.headers = {API_KEY_HEADER: api_key}
         self.timeout = timeout
 
     def call(self, method: str, path: str = "", **kwargs: Any) -> dict[str, Any]:

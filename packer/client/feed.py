@@ -16,7 +16,14 @@ from urllib.parse import quote
 
 import requests
 
-from packer.client.http import NETWORK_ERRORS, RETRY_STATUSES, attempts_text, error_text
+from packer.client.http import (
+    API_KEY_HEADER,
+    NETWORK_ERRORS,
+    RETRY_STATUSES,
+    attempts_text,
+    check_server_url,
+    error_text,
+)
 from packer.client.results import (
     DownloadResult,
     PushReport,
@@ -56,11 +63,9 @@ class FeedClient:
     ) -> None:
         if not server:
             raise BadInput("no feed server: give --server or set OCTOPACK_SERVER")
-        if not re.match(r"https?://[^/\s]+", server):
-            raise BadInput(f"feed server {server!r} is not an http:// or https:// URL")
+        self.server = check_server_url(server)
         if space is not None and not SPACE_PATTERN.fullmatch(space):
             raise BadInput(f"space {space!r} is not a space id like Spaces-1")
-        self.server = server.rstrip("/")
         self.space = space
         self.retries = retries
         self.backoff = backoff
@@ -71,7 +76,7 @@ class FeedClient:
         self._session.headers["User-Agent"] = "octopack"
         self._api_key = api_key
         if api_key:
-            self._session.headers["X-Octopus-ApiKey"] = api_key
+            self._session.headers[API_KEY_HEADER] = api_key
 
     def close(self) -> None:
         """Close pooled connections."""

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import re
+
 import requests
 
+from packer.model.errors import BadInput
+
+API_KEY_HEADER = "X-Octopus-ApiKey"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout)
+
+
+_SERVER_URL = re.compile(r"https?://[^/\s]+")
+
+
+def check_server_url(server: str) -> str:
+    """Return the feed URL without a trailing slash; BadInput unless it is http(s)://host."""
+    if not _SERVER_URL.match(server):
+        raise BadInput(f"feed server {server!r} is not an http:// or https:// URL")
+    return server.rstrip("/")
 
 
 def attempts_text(count: int) -> str:

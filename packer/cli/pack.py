@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from packer.archive.zip.jobs import LEVELS
 from packer.cli.common import output_format_option, print_json, report_errors
 from packer.model.formats import WRITABLE_FORMATS
 from packer.pack.build import PackOptions, PackResult, pack
@@ -16,8 +17,8 @@ def _level(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """Accept none|fast|optimal and octo's NoCompression|Fastest|Optimal, any case."""
     text = value.lower()
     text = _LEVEL_ALIASES.get(text, text)
-    if text not in ("none", "fast", "optimal"):
-        raise click.BadParameter(f"{value!r} is not one of none, fast, optimal")
+    if text not in LEVELS:
+        raise click.BadParameter(f"{value!r} is not one of {', '.join(LEVELS)}")
     return text
 
 
@@ -58,7 +59,7 @@ def _level(ctx: click.Context, param: click.Parameter, value: str) -> str:
 )  # fmt: skip
 @click.option(
     "--compression-level", "--compressionLevel", "compression_level", default="fast",
-    show_default=True, callback=_level, metavar="none|fast|optimal",
+    show_default=True, callback=_level, metavar="|".join(LEVELS),
     help="fast (ISA-L deflate) is several times faster than octo's default, optimal, and the "
     "package a little larger (about 10%); optimal (libdeflate, zlib-ng) is about the size of zip -6 "
     "and still faster; none stores.",

@@ -216,11 +216,11 @@ def _import_to_server(packages: list[Path], client: FeedClient, mode: str) -> li
 
 def _import_to_storage(packages: list[Path], location: str, mode: str) -> list[PushResult]:
     """Add each package straight through the feed's repository core (no server needed)."""
-    from feed.core.config import config_from_env
+    from feed.core.errors import PackageConflict
     from feed.core.repository import OverwriteMode
-    from feed.http.app import repository_for
+    from packer.cli.feedroot import feed_at
 
-    repository = repository_for(config_from_env(storage=location))
+    repository = feed_at(location).repository
     wanted = OverwriteMode.parse(mode)
     results = []
     for path in packages:
@@ -232,7 +232,7 @@ def _import_to_storage(packages: list[Path], location: str, mode: str) -> list[P
             results.append(PushResult(str(path), "", "", "error", str(error)))
             continue
         except PackerError as error:
-            status = "conflict" if getattr(error, "status", None) == 409 else "refused"
+            status = "conflict" if isinstance(error, PackageConflict) else "refused"
             results.append(PushResult(str(path), package_id, version, status, str(error)))
             continue
         record = outcome.record

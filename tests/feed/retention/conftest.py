@@ -11,8 +11,8 @@ import pytest
 
 from feed.core.config import FeedConfig
 from feed.core.repository import OverwriteMode, Repository
-from feed.http.app import repository_for
 from feed.retention.store import RetentionStore
+from feed.services import open_feed
 from storage import Storage
 from storage.disk import DiskStorage
 from storage.s3 import S3Storage, make_client
@@ -59,7 +59,7 @@ def clock() -> TestClock:
 
 @pytest.fixture
 def repository(storage: Storage, clock: TestClock) -> Repository:
-    return repository_for(FeedConfig(clock=clock), storage)
+    return open_feed(storage, FeedConfig(clock=clock)).repository
 
 
 @pytest.fixture

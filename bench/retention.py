@@ -28,10 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from feed.core.config import FeedConfig  # noqa: E402
 from feed.core.records import PackageRecord, blob_key, record_key  # noqa: E402
-from feed.http.app import repository_for  # noqa: E402
 from feed.retention.job import run_retention  # noqa: E402
 from feed.retention.policy import Rules  # noqa: E402
 from feed.retention.store import RetentionStore  # noqa: E402
+from feed.services import open_feed  # noqa: E402
 from storage import Storage  # noqa: E402
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -91,7 +91,7 @@ def fill(storage: Storage, packages: int, versions: int, threads: int) -> float:
 
 def timed_run(storage: Storage, dry_run: bool, repository=None):  # noqa: ANN001, ANN201
     """Run retention once; return (seconds, report, storage calls, repository)."""
-    repository = repository or repository_for(FeedConfig(clock=lambda: NOW), storage)
+    repository = repository or open_feed(storage, FeedConfig(clock=lambda: NOW)).repository
     store = RetentionStore(storage, repository.clock)
     before = Counter(storage.calls)
     began = time.perf_counter()
@@ -139,7 +139,7 @@ def linearity(make_storage, packages, sizes, threads, writer=None) -> None:  # n
     for versions in sizes:
         storage = make_storage(f"lin{versions}")
         fill((writer or (lambda s: s))(storage), packages, versions, threads)
-        repository = repository_for(FeedConfig(clock=lambda: NOW), storage)
+        repository = open_feed(storage, FeedConfig(clock=lambda: NOW)).repository
         timed_run(storage, dry_run=True, repository=repository)
         best = min(timed_run(storage, dry_run=True, repository=repository)[0] for _ in range(3))
         print(

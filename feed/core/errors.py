@@ -1,66 +1,47 @@
-"""The feed's few error conditions and the one place that maps them to HTTP status codes."""
+"""The feed's few error conditions, as kinds: the HTTP layer maps them to statuses.
+
+Every kind is an OperationFailed (BadRequest also a BadInput), so the CLI's one mapping
+to exit codes covers them too. No status or exit code lives here.
+"""
 
 from __future__ import annotations
 
-from packer.model.errors import BadInput, OperationFailed, PackerError
+from packer.model.errors import BadInput, OperationFailed
 from storage import InvalidKey, StorageError
+
+# The storage failures a request may meet, named here so the HTTP layer, which never
+# imports storage, can map them: an unusable key is bad input, the rest a failing store.
+InvalidStorageKey = InvalidKey
+StorageFailure = StorageError
 
 
 class FeedError(OperationFailed):
-    """Base of every condition the feed reports to a client; `status` is the HTTP code."""
-
-    status = 400
+    """Base of every condition the feed reports to a client."""
 
 
-class BadRequest(FeedError, BadInput):
-    """A request the feed cannot act on: a missing parameter, a malformed value (400)."""
-
-    status = 400
-    exit_code = 2
+class BadRequest(BadInput, FeedError):
+    """A request the feed cannot act on: a missing parameter, a malformed value."""
 
 
 class PackageRefused(FeedError):
-    """The uploaded archive broke a rule (hostile input, bad nuspec, bad file name) (400)."""
-
-    status = 400
+    """The uploaded archive broke a rule (hostile input, bad nuspec, bad file name)."""
 
 
 class Unauthorized(FeedError):
-    """No API key, or one the feed does not know (401)."""
-
-    status = 401
+    """No API key, or one the feed does not know."""
 
 
 class Forbidden(FeedError):
-    """A known API key whose scope does not allow the operation (403)."""
-
-    status = 403
+    """A known API key whose scope does not allow the operation."""
 
 
 class PackageNotFound(FeedError):
-    """No such package, version, space or key (404)."""
-
-    status = 404
+    """No such package, version, space or key."""
 
 
 class PackageConflict(FeedError):
-    """The version already exists (or a concurrent change won the race) (409)."""
-
-    status = 409
+    """The version already exists (or a concurrent change won the race)."""
 
 
 class PackageTooLarge(FeedError):
-    """The upload is larger than the configured maximum package size (413)."""
-
-    status = 413
-
-
-def status_for(error: Exception) -> int:
-    """Return the HTTP status for any error the feed may raise (500 when it is a fault)."""
-    if isinstance(error, FeedError):
-        return error.status
-    if isinstance(error, PackerError | InvalidKey):
-        return 400
-    if isinstance(error, StorageError):
-        return 503  # the store is unreachable or failing: clients retry 5xx
-    return 500
+    """The upload is larger than the configured maximum package size."""

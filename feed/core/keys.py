@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 import secrets
 from collections.abc import Callable, Iterable
@@ -20,7 +19,8 @@ from datetime import datetime
 
 from feed.core.config import utc_now
 from feed.core.errors import BadRequest, Forbidden, PackageConflict, PackageNotFound, Unauthorized
-from storage import ObjectExists, ObjectNotFound, PreconditionFailed, Storage
+from feed.core.jsonrecords import Codec, JsonRecords, json_codec
+from storage import Storage
 
 SCOPES = ("read", "push", "admin")
 _RANK = {scope: rank for rank, scope in enumerate(SCOPES)}
@@ -66,6 +66,12 @@ class ApiKey:
         return {"name": self.name, "scope": self.scope, "created": self.created}
 
 
+def _key_codec() -> Codec[ApiKey]:
+    """Store a key as `{name, scope, sha256, created}`."""
+    plain = json_codec()
+    return Codec(lambda key: plain.encode(asdict(key)), lambda data: ApiKey(**plain.decode(data)))
+
+
 class KeyStore:
     """Keys shared by every feed process through storage, plus admin keys from configuration."""
 
@@ -75,7 +81,7 @@ class KeyStore:
         config_keys: Iterable[str] = (),
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self.storage = storage
+        self._records = JsonRecords(storage, _key_codec())
         self.clock = clock
         self._config = [
             ApiKey(f"config-{n}", "admin", hash_key(k), "") for n, k in enumerate(config_keys, 1)
@@ -90,39 +96,26 @@ class KeyStore:
         plain = generate_key()
         created = self.clock().isoformat(timespec="seconds").replace("+00:00", "Z")
         key = ApiKey(name, scope, hash_key(plain), created)
-        data = json.dumps(asdict(key)).encode("utf-8")
-        try:
-            self.storage.create_record(f"{NAMES_PREFIX}{name}.json", data)
-        except ObjectExists:
-            raise PackageConflict(f"an API key named {name!r} already exists") from None
-        self.storage.create_record(f"{HASHES_PREFIX}{key.sha256}.json", data)
+        if self._records.create(f"{NAMES_PREFIX}{name}.json", key) is None:
+            raise PackageConflict(f"an API key named {name!r} already exists")
+        if self._records.create(f"{HASHES_PREFIX}{key.sha256}.json", key) is None:
+            raise PackageConflict(f"an API key with the hash of {name!r} already exists")
         return key, plain
 
     def list(self) -> list[ApiKey]:
         """Return the stored keys (not the configured ones), sorted by name."""
-        keys = []
-        for info in self.storage.list(NAMES_PREFIX):
-            try:
-                data, _ = self.storage.read_record(info.key)
-            except ObjectNotFound:
-                continue
-            keys.append(ApiKey(**json.loads(data)))
+        keys = [found.value for found in self._records.values(NAMES_PREFIX)]
         return sorted(keys, key=lambda k: k.name)
 
     def revoke(self, name: str) -> ApiKey:
         """Revoke a stored key: its hash record goes first, so it stops working at once."""
         name_key = f"{NAMES_PREFIX}{name}.json"
-        try:
-            data, etag = self.storage.read_record(name_key)
-        except ObjectNotFound:
-            raise PackageNotFound(f"no API key named {name!r}") from None
-        key = ApiKey(**json.loads(data))
+        found = self._records.read(name_key)
+        if found is None:
+            raise PackageNotFound(f"no API key named {name!r}")
+        key = found.value
         for record in (f"{HASHES_PREFIX}{key.sha256}.json", name_key):
-            try:
-                _, current = self.storage.read_record(record)
-                self.storage.delete_record(record, if_match=current)
-            except (ObjectNotFound, PreconditionFailed):
-                pass
+            self._records.remove(record, f"the API key {name!r} kept changing; revoke again")
         return key
 
     def lookup(self, presented: str) -> ApiKey | None:
@@ -134,16 +127,15 @@ class KeyStore:
                 match = key
         if match is not None:
             return match
-        try:
-            data, _ = self.storage.read_record(f"{HASHES_PREFIX}{digest}.json")
-        except ObjectNotFound:
+        found = self._records.read(f"{HASHES_PREFIX}{digest}.json")
+        if found is None:
             return None
-        stored = ApiKey(**json.loads(data))
+        stored = found.value
         return stored if hmac.compare_digest(stored.sha256, digest) else None
 
     def ensure_initial_admin(self) -> str | None:
         """On a first start with no key anywhere, create an admin key; return it (else None)."""
-        if self._config or any(True for _ in self.storage.list(NAMES_PREFIX)):
+        if self._config or any(True for _ in self._records.listing(NAMES_PREFIX)):
             return None
         try:
             _, plain = self.create("admin", INITIAL_ADMIN)

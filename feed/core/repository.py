@@ -2,46 +2,41 @@
 
 Every HTTP dialect (Octopus, NuGet v2/v3, the UI) is a thin translation onto this class.
 A version exists exactly when its commit record exists; records are created with
-create-if-absent and changed or removed with compare-and-swap, so any number of feed
-processes can share one storage and nothing half written is ever visible.
+create-if-absent and changed or removed with compare-and-swap (`feed.core.jsonrecords`),
+so any number of feed processes can share one storage and nothing half written is ever
+visible.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from feed.core.errors import PackageConflict, PackageNotFound, PackageRefused
-from feed.core.records import (
-    PACKAGES_PREFIX,
-    PackageRecord,
-    is_record_key,
-    iso_utc,
-    new_record,
-    record_key,
-)
-from feed.core.uploads import SpooledUpload, hash_file, spool_stream
-
-__all__ = ["PushResult", "Repository", "iso_utc"]
-from packer.archive.validator import Limits, inspect_archive
+from feed.core.errors import PackageConflict, PackageNotFound
+from feed.core.generation import GENERATION_KEY, GenerationMarker
+from feed.core.intake import describe_upload
+from feed.core.jsonrecords import CAS_ATTEMPTS, Codec, JsonRecords, Versioned
+from feed.core.nuspecs import read_stored_nuspec
+from feed.core.queries import matching_versions, newest_first, page, search_records
+from feed.core.records import PACKAGES_PREFIX, PackageRecord, is_record_key, iso_utc, record_key
+from feed.core.uploads import SpooledUpload, check_size, hash_file, spool_stream
+from packer.archive.validator import Limits
 from packer.model.conventions import OverwriteMode, PushStatus
-from packer.model.errors import PackerError
-from packer.model.formats import FORMAT_BY_EXTENSION, split_extension
-from packer.model.identity import id_key, parse_package_filename, validate_id
-from packer.model.ranges import VersionRange, parse_range
+from packer.model.identity import id_key
+from packer.model.ranges import VersionRange
 from packer.model.versions import NuGetVersion, parse_version
-from storage import ObjectExists, ObjectNotFound, PreconditionFailed, Storage
+from storage import ObjectNotFound, Storage
+
+__all__ = ["GENERATION_KEY", "PushResult", "Repository", "iso_utc"]
 
 log = logging.getLogger(__name__)
-
-GENERATION_KEY = "index/generation.json"  # rewritten after every change of a record
-CAS_ATTEMPTS = 32  # each round lets one contender through, so 32 writers all finish
+RECORDS: Codec[PackageRecord] = Codec(PackageRecord.to_bytes, PackageRecord.from_bytes)
+Source = BinaryIO | Path | SpooledUpload
 
 
 @dataclass(frozen=True)
@@ -52,12 +47,12 @@ class PushResult:
     status: PushStatus
 
 
-@dataclass(frozen=True)
-class _Existing:
-    """A record as read from storage with the etag a compare-and-swap needs."""
+class _Exists(Exception):
+    """The version a push names exists and the push's mode does not overwrite it."""
 
-    record: PackageRecord
-    etag: str
+    def __init__(self, winner: PackageRecord) -> None:
+        super().__init__(winner.id)
+        self.winner = winner
 
 
 class Repository:
@@ -70,7 +65,9 @@ class Repository:
         clock: Callable[[], datetime],
         upload_dir: str | None = None,
     ) -> None:
-        self.storage = storage
+        self._storage = storage
+        self._records = JsonRecords(storage, RECORDS)
+        self._generation = GenerationMarker(storage)
         self.limits = limits
         self.clock = clock
         self.upload_dir = upload_dir
@@ -80,127 +77,85 @@ class Repository:
 
     def add_package(
         self,
-        source: BinaryIO | Path,
+        source: Source,
         filename: str,
         overwrite_mode: OverwriteMode = OverwriteMode.FAIL_IF_EXISTS,
         default_format: str | None = None,
     ) -> PushResult:
-        """Validate and store one uploaded package (a stream, or a local file we may read)."""
+        """Validate and store one package: a stream, a local file, or an upload spooled
+        and hashed by the HTTP layer."""
         with self._spool(source) as upload:
-            candidate = self._describe(upload, filename, default_format)
+            published = iso_utc(self.clock())
+            candidate = describe_upload(upload, filename, default_format, self.limits, published)
             return self._commit(candidate, upload, overwrite_mode)
 
-    def _spool(self, source: BinaryIO | Path) -> AbstractContextManager[SpooledUpload]:
-        """Hash a local file in place, or copy a stream to a temp file while hashing it."""
+    def _spool(self, source: Source) -> AbstractContextManager[SpooledUpload]:
+        """Take a spooled upload as it is, hash a local file in place, or spool a stream."""
+        limit = self.limits.max_package_bytes
+        if isinstance(source, SpooledUpload):
+            return nullcontext(check_size(source, limit))
         if isinstance(source, Path):
-            return hash_file(source, self.limits.max_package_bytes)
-        return spool_stream(source, self.limits.max_package_bytes, self.upload_dir)
-
-    def _describe(
-        self, upload: SpooledUpload, filename: str, default_format: str | None
-    ) -> PackageRecord:
-        """Validate the archive and build the record it would get (id, version, metadata)."""
-        try:
-            fmt = _format_of(filename, default_format)
-            info = inspect_archive(upload.path, fmt, self.limits)
-            if fmt == "nupkg":
-                if info.nuspec is None:
-                    raise PackageRefused(f"{filename!r} has no .nuspec at its root")
-                meta = info.nuspec
-                package_id, version = validate_id(meta.id), parse_version(meta.version)
-                extension = "nupkg"  # the file name of a nupkg may be anything
-            else:
-                meta = None
-                parsed = parse_package_filename(filename)
-                package_id, version, extension = parsed.id, parsed.version, parsed.extension
-        except PackageRefused:
-            raise
-        except PackerError as error:
-            raise PackageRefused(f"package {filename!r} refused: {error}") from error
-        return new_record(package_id, version, fmt, extension, upload, meta, self._now())
+            return hash_file(source, limit)
+        return spool_stream(source, limit, self.upload_dir)
 
     def _commit(
         self, candidate: PackageRecord, upload: SpooledUpload, mode: OverwriteMode
     ) -> PushResult:
         """Store the blob, then create or compare-and-swap the commit record."""
-        key = _record_key_of(candidate)
-        existing = self._read(key)
         uploaded = False
-        for _ in range(CAS_ATTEMPTS):
+
+        def change(existing: PackageRecord | None) -> PackageRecord:
+            nonlocal uploaded
             if existing is not None and mode is not OverwriteMode.OVERWRITE_EXISTING:
-                return self._keep_or_refuse(existing.record, candidate, mode, uploaded)
+                raise _Exists(existing)
             if not uploaded:
-                self._put_blob(candidate, upload)
+                with upload.path.open("rb") as stream:
+                    self._storage.put_blob(candidate.blob, stream)
                 uploaded = True
-            try:
-                if existing is None:
-                    self.storage.create_record(key, candidate.to_bytes())
-                    status = PushStatus.CREATED
-                else:
-                    self.storage.replace_record(key, candidate.to_bytes(), if_match=existing.etag)
-                    status = PushStatus.OVERWRITTEN
-            except (ObjectExists, PreconditionFailed, ObjectNotFound):
-                existing = self._read(key)
-                continue
-            if existing is not None:
-                self._delete_blob(existing.record.blob)
-            self._changed()
-            return PushResult(candidate, status)
-        if uploaded:
-            self._delete_blob(candidate.blob)
-        raise PackageConflict(
+            return candidate
+
+        key = _record_key_of(candidate)
+        conflict = (
             f"{candidate.id} {candidate.version} changed {CAS_ATTEMPTS} times during the push; "
             "try again"
         )
-
-    def _keep_or_refuse(
-        self, winner: PackageRecord, candidate: PackageRecord, mode: OverwriteMode, uploaded: bool
-    ) -> PushResult:
-        """Answer a push whose version exists: kept (IgnoreIfExists) or a conflict."""
-        if uploaded:
-            self._delete_blob(candidate.blob)  # ours alone: no other push can name it
-        if mode is OverwriteMode.IGNORE_IF_EXISTS and winner.format == candidate.format:
-            return PushResult(winner, PushStatus.KEPT)
-        if winner.format != candidate.format:
-            raise PackageConflict(
-                f"{winner.id} {winner.version} already exists as {winner.format}; one version "
-                f"holds one package, so {candidate.format} is refused (use a new version)"
-            )
-        raise PackageConflict(
-            f"{winner.id} {winner.version} already exists; push a new version or use "
-            "overwriteMode=OverwriteExisting"
+        try:
+            swapped = self._records.update(key, change, conflict)
+        except _Exists as exists:
+            if uploaded:
+                self._delete_blob(candidate.blob)  # ours alone: no other push can name it
+            return _keep_or_refuse(exists.winner, candidate, mode)
+        except PackageConflict:
+            if uploaded:
+                self._delete_blob(candidate.blob)
+            raise
+        if swapped.previous is not None:
+            self._delete_blob(swapped.previous.blob)
+        self._generation.bump()
+        return PushResult(
+            candidate, PushStatus.CREATED if swapped.previous is None else PushStatus.OVERWRITTEN
         )
-
-    def _put_blob(self, record: PackageRecord, upload: SpooledUpload) -> None:
-        """Upload this push's bytes under its own blob key (see `blob_key`)."""
-        with upload.path.open("rb") as stream:
-            self.storage.put_blob(record.blob, stream)
 
     def _delete_blob(self, key: str) -> None:
         """Remove a blob no record points at any more (already gone is fine)."""
         try:
-            self.storage.delete(key)
+            self._storage.delete(key)
         except ObjectNotFound:
             pass
-
-    def _now(self) -> str:
-        """Return the publication time from the injectable clock."""
-        return iso_utc(self.clock())
 
     # -- reading -------------------------------------------------------------------------
 
     def get(self, package_id: str, version: str | NuGetVersion) -> PackageRecord:
         """Return one version, matched by value (1.0 finds 1.0.0.0); raise PackageNotFound."""
-        parsed = version if isinstance(version, NuGetVersion) else parse_version(version)
-        found = self._read(record_key(id_key(package_id), parsed.normalized.lower()))
+        found = self._read(_key_of(package_id, version))
         if found is None:
             raise PackageNotFound(f"package {package_id} {version} is not in the feed")
-        return found.record
+        return found.value
 
     def list_versions(self, package_id: str) -> list[PackageRecord]:
         """Return every record of one package (listed or not), newest first."""
         prefix = f"{PACKAGES_PREFIX}{id_key(package_id)}/"
-        return _newest_first(self._records_under(prefix))
+        return newest_first(record for record, _ in self._entries_under(prefix))
 
     def find_versions(
         self,
@@ -211,28 +166,19 @@ class Repository:
         take: int | None = None,
     ) -> tuple[int, list[PackageRecord]]:
         """Return (total, page) of listed versions matching a range, newest first."""
-        wanted = parse_range(version_range) if isinstance(version_range, str) else version_range
-        matches = [
-            r
-            for r in self.list_versions(package_id)
-            if r.listed
-            and (
-                wanted.admits(parse_version(r.version), include_prerelease)
-                if wanted is not None
-                else include_prerelease or not r.is_prerelease
-            )
-        ]
-        return len(matches), _page(matches, skip, take)
+        records = self.list_versions(package_id)
+        matches = matching_versions(records, version_range, include_prerelease)
+        return len(matches), page(matches, skip, take)
 
     def latest(self, package_id: str, include_prerelease: bool = False) -> PackageRecord | None:
         """Return the newest listed version, or None when there is none."""
-        _, page = self.find_versions(package_id, None, include_prerelease, 0, 1)
-        return page[0] if page else None
+        _, found = self.find_versions(package_id, None, include_prerelease, 0, 1)
+        return found[0] if found else None
 
     def list_ids(self) -> list[str]:
         """Return the id (as first pushed) of every package in the feed, sorted."""
         by_id: dict[str, str] = {}
-        for record in self._records_under(PACKAGES_PREFIX):
+        for record, _ in self._entries_under(PACKAGES_PREFIX):
             by_id.setdefault(id_key(record.id), record.id)
         return [by_id[k] for k in sorted(by_id)]
 
@@ -240,42 +186,18 @@ class Repository:
         self, text: str | None = None, latest_only: bool = False, skip: int = 0, take: int = 30
     ) -> tuple[int, list[PackageRecord]]:
         """Return (total, page) of listed packages whose id contains `text`; costs O(feed)."""
-        needle = (text or "").strip().lower()
-        groups: dict[str, list[PackageRecord]] = {}
-        for record in self._records_under(PACKAGES_PREFIX):
-            if record.listed and needle in record.id.lower():
-                groups.setdefault(id_key(record.id), []).append(record)
-        results: list[PackageRecord] = []
-        for key in sorted(groups):
-            versions = _newest_first(groups[key])
-            results.extend(versions[:1] if latest_only else versions)
-        return len(results), _page(results, skip, take)
+        records = (record for record, _ in self._entries_under(PACKAGES_PREFIX))
+        results = search_records(records, text, latest_only)
+        return len(results), page(results, skip, take)
 
     def open_download(self, record: PackageRecord, start: int = 0, end: int | None = None):
         """Open the package bytes `start`..`end` (inclusive, like HTTP Range; None: to the end)."""
-        return self.storage.open_blob(record.blob, start, end)
+        return self._storage.open_blob(record.blob, start, end)
 
-    # -- deleting ------------------------------------------------------------------------
-
-    def delete(self, package_id: str, version: str | NuGetVersion) -> PackageRecord:
-        """Remove one version: compare-and-swap delete of the record, then its blob."""
-        parsed = version if isinstance(version, NuGetVersion) else parse_version(version)
-        key = record_key(id_key(package_id), parsed.normalized.lower())
-        for _ in range(CAS_ATTEMPTS):
-            found = self._read(key)
-            if found is None:
-                raise PackageNotFound(f"package {package_id} {version} is not in the feed")
-            try:
-                self.storage.delete_record(key, if_match=found.etag)
-            except PreconditionFailed:
-                continue
-            except ObjectNotFound:
-                continue
-            self._cache.pop(key, None)
-            self._changed()
-            self._delete_blob(found.record.blob)
-            return found.record
-        raise PackageConflict(f"{package_id} {version} kept changing; delete again")
+    def read_nuspec(self, record: PackageRecord) -> bytes:
+        """Return the root .nuspec of a stored nupkg as it was pushed (a few ranged reads)."""
+        opener = lambda start, end: self.open_download(record, start, end)  # noqa: E731
+        return read_stored_nuspec(record, opener, self.limits.max_nuspec_bytes)
 
     def records_with_etags(
         self, package_id: str | None = None
@@ -290,37 +212,44 @@ class Repository:
         )
         return self._entries_under(prefix)
 
+    # -- deleting and listing ------------------------------------------------------------
+
+    def delete(self, package_id: str, version: str | NuGetVersion) -> PackageRecord:
+        """Remove one version: compare-and-swap delete of the record, then its blob."""
+        key = _key_of(package_id, version)
+        removed = self._records.remove(key, f"{package_id} {version} kept changing; delete again")
+        if removed is None:
+            raise PackageNotFound(f"package {package_id} {version} is not in the feed")
+        self._cache.pop(key, None)
+        self._generation.bump()
+        self._delete_blob(removed.blob)
+        return removed
+
     def delete_if_unchanged(self, record: PackageRecord, etag: str) -> bool:
         """Delete a version only if its record still has `etag`: record first, then blob.
 
         Return False (and change nothing) when the record was changed or removed meanwhile.
         """
         key = _record_key_of(record)
-        try:
-            self.storage.delete_record(key, if_match=etag)
-        except (PreconditionFailed, ObjectNotFound):
+        if not self._records.delete(key, etag):
             return False
         self._cache.pop(key, None)
-        self._changed()
+        self._generation.bump()
         self._delete_blob(record.blob)
         return True
 
     def set_listed(self, package_id: str, version: str, listed: bool) -> PackageRecord:
         """List or unlist a version (NuGet's delete) by compare-and-swap of its record."""
-        parsed = parse_version(version)
-        key = record_key(id_key(package_id), parsed.normalized.lower())
-        for _ in range(CAS_ATTEMPTS):
-            found = self._read(key)
-            if found is None:
+
+        def change(current: PackageRecord | None) -> PackageRecord:
+            if current is None:
                 raise PackageNotFound(f"package {package_id} {version} is not in the feed")
-            changed = replace(found.record, listed=listed)
-            try:
-                self.storage.replace_record(key, changed.to_bytes(), if_match=found.etag)
-            except (PreconditionFailed, ObjectNotFound):
-                continue
-            self._changed()
-            return changed
-        raise PackageConflict(f"{package_id} {version} kept changing; try again")
+            return replace(current, listed=listed)
+
+        conflict = f"{package_id} {version} kept changing; try again"
+        swapped = self._records.update(_key_of(package_id, version), change, conflict)
+        self._generation.bump()
+        return swapped.value
 
     # -- change marker -------------------------------------------------------------------
 
@@ -328,51 +257,21 @@ class Repository:
         """Return a token that changes after every push, overwrite, delete and (un)listing.
 
         Feed-wide query caches (NuGet search) key on it: one small read validates them.
-        The marker is created by the first reader, so feeds nobody caches never get one.
         """
-        for _ in range(CAS_ATTEMPTS):
-            try:
-                return self.storage.stat(GENERATION_KEY).etag  # a HEAD: cheaper than a read
-            except ObjectNotFound:
-                pass
-            try:
-                return self.storage.create_record(GENERATION_KEY, _token())
-            except ObjectExists:
-                continue
-        raise PackageConflict("the feed's generation marker kept changing; try again")
+        return self._generation.current()
 
-    def _changed(self) -> None:
-        """Rewrite the generation marker, if a reader made one, after a record changed.
+    # -- records with a cache ------------------------------------------------------------
 
-        Compare-and-swap without retries: losing the race means another writer rewrote it
-        after our change, which invalidates caches just as well.
-        """
-        try:
-            _, etag = self.storage.read_record(GENERATION_KEY)
-            self.storage.replace_record(GENERATION_KEY, _token(), if_match=etag)
-        except (ObjectNotFound, PreconditionFailed):
-            pass
-
-    # -- storage access ------------------------------------------------------------------
-
-    def _read(self, key: str) -> _Existing | None:
+    def _read(self, key: str) -> Versioned[PackageRecord] | None:
         """Read one record with its etag, or None when it does not exist."""
-        try:
-            data, etag = self.storage.read_record(key)
-        except ObjectNotFound:
-            return None
-        record = PackageRecord.from_bytes(data)
-        self._cache[key] = (etag, record)
-        return _Existing(record, etag)
-
-    def _records_under(self, prefix: str) -> Iterator[PackageRecord]:
-        """Yield the records below a prefix: one listing, re-reading only changed records."""
-        for record, _ in self._entries_under(prefix):
-            yield record
+        found = self._records.read(key)
+        if found is not None:
+            self._cache[key] = (found.etag, found.value)
+        return found
 
     def _entries_under(self, prefix: str) -> Iterator[tuple[PackageRecord, str]]:
         """Yield (record, etag) below a prefix in key order, re-reading only changed records."""
-        for info in self.storage.list(prefix):
+        for info in self._records.listing(prefix):
             if not is_record_key(info.key):
                 continue
             listed_etag = getattr(info, "etag", None)
@@ -384,34 +283,32 @@ class Repository:
             if found is not None:
                 if listed_etag and found.etag != listed_etag:
                     self._cache.pop(info.key, None)  # changed under us: never trust this pair
-                yield found.record, found.etag
+                yield found.value, found.etag
 
 
-def _token() -> bytes:
-    """Return fresh contents for the generation marker (its etag is what matters)."""
-    return secrets.token_hex(8).encode("ascii")
+def _keep_or_refuse(
+    winner: PackageRecord, candidate: PackageRecord, mode: OverwriteMode
+) -> PushResult:
+    """Answer a push whose version exists: kept (IgnoreIfExists) or a conflict."""
+    if mode is OverwriteMode.IGNORE_IF_EXISTS and winner.format == candidate.format:
+        return PushResult(winner, PushStatus.KEPT)
+    if winner.format != candidate.format:
+        raise PackageConflict(
+            f"{winner.id} {winner.version} already exists as {winner.format}; one version "
+            f"holds one package, so {candidate.format} is refused (use a new version)"
+        )
+    raise PackageConflict(
+        f"{winner.id} {winner.version} already exists; push a new version or use "
+        "overwriteMode=OverwriteExisting"
+    )
 
 
-def _format_of(filename: str, default_format: str | None) -> str:
-    """Return the archive format the file name says, or the dialect's default."""
-    split = split_extension(filename)
-    if split is not None:
-        return FORMAT_BY_EXTENSION[split[1]]
-    if default_format:
-        return default_format
-    return parse_package_filename(filename).format  # raises BadInput naming the file
+def _key_of(package_id: str, version: str | NuGetVersion) -> str:
+    """Return the commit record key of a version named by id and version (by value)."""
+    parsed = version if isinstance(version, NuGetVersion) else parse_version(version)
+    return record_key(id_key(package_id), parsed.normalized.lower())
 
 
 def _record_key_of(record: PackageRecord) -> str:
     """Return the commit record key of a record."""
     return record_key(id_key(record.id), record.normalized_version.lower())
-
-
-def _newest_first(records: Iterable[PackageRecord]) -> list[PackageRecord]:
-    """Sort records by version value, newest first."""
-    return sorted(records, key=lambda r: parse_version(r.version), reverse=True)
-
-
-def _page(items: list[PackageRecord], skip: int, take: int | None) -> list[PackageRecord]:
-    """Return one page of a list."""
-    return items[skip:] if take is None else items[skip : skip + take]

@@ -18,7 +18,7 @@ from typing import Any
 from flask import Flask, Response, current_app, request
 
 from feed.core.errors import BadRequest
-from feed.http.context import EXTENSION, require, services
+from feed.http.context import EXTENSION, require, services, site_root
 
 CACHE_EXTENSION = "octopack-response-cache"
 CACHE_ENTRIES = 256
@@ -113,8 +113,6 @@ def cache_key(absolute_links: bool = True) -> Key:
     Only requests allowed to read get here, and no read answer differs by which key was
     shown, so the auth outcome is the constant "read".
     """
-    from feed.http.nuget.common import site_root  # absolute links (NuGet) follow the site root
-
     generation = services().repository.generation()
     root = site_root() if absolute_links else ""
     return (generation, "read", root, request.full_path)

@@ -2,30 +2,46 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Callable
 
 from flask import current_app, request
 
-from feed.core.config import FeedConfig
 from feed.core.errors import BadRequest
-from feed.core.keys import ApiKey, KeyStore, authorize
-from feed.core.repository import Repository
+from feed.core.keys import ApiKey, authorize
+from feed.services import FeedServices
 
 EXTENSION = "octopack"
-
-
-@dataclass(frozen=True)
-class FeedServices:
-    """The repository core, the key store and the configuration of one app."""
-
-    config: FeedConfig
-    repository: Repository
-    keys: KeyStore
+_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
+_PREFIX = re.compile(r"^(/[A-Za-z0-9._~\-]+)*$")
 
 
 def services() -> FeedServices:
     """Return the current app's services (set up by create_app)."""
     return current_app.extensions[EXTENSION]
+
+
+def site_root() -> str:
+    """Return `scheme://host[:port][/prefix]` of the feed as the client reached it.
+
+    Behind a proxy the feed is configured to trust, X-Forwarded-Proto, -Host and -Prefix
+    win; a forwarded value that is not a plain scheme, host or path is ignored.
+    """
+    scheme, host, prefix = request.scheme, request.host, request.script_root
+    if getattr(services().config, "trust_proxy", False):
+        scheme = _forwarded("X-Forwarded-Proto", lambda v: v.lower() in ("http", "https")) or scheme
+        host = _forwarded("X-Forwarded-Host", lambda v: bool(_HOST.match(v))) or host
+        prefix = _forwarded("X-Forwarded-Prefix", lambda v: bool(_PREFIX.match(v))) or prefix
+    return f"{scheme.lower()}://{host}{prefix.rstrip('/')}"
+
+
+def _forwarded(header: str, valid: Callable[[str], bool]) -> str | None:
+    """Return the first (client-side) value of a forwarded header when it is valid."""
+    raw = request.headers.get(header)
+    if not raw:
+        return None
+    value = raw.split(",")[0].strip()
+    return value if value and valid(value) else None
 
 
 def presented_key() -> str | None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import quote, urlencode
 
@@ -17,10 +16,12 @@ from werkzeug.routing import BaseConverter
 
 from feed.core.errors import BadRequest, PackageNotFound, PackageRefused
 from feed.core.records import PackageRecord
+from feed.core.uploads import SpooledUpload
 from feed.http.cache import cached as _cached
 from feed.http.cache import install_cache
 from feed.http.context import arg_bool, arg_int, arg_str, require, services
 from feed.http.downloads import send_package
+from feed.http.uploads import part_upload
 from packer import __version__
 from packer.model.conventions import OverwriteMode, PushStatus
 from packer.model.identity import is_valid_id
@@ -154,17 +155,13 @@ def overwrite_mode() -> OverwriteMode:
     return OverwriteMode.from_query(arg_str("overwriteMode"), arg_bool("replace"))
 
 
-def uploaded_package() -> tuple[BinaryIO | Path, str]:
+def uploaded_package() -> tuple[SpooledUpload | BinaryIO, str]:
     """Return the uploaded package (a spooled file, or the raw body) and its file name."""
     if request.mimetype.startswith("multipart/"):
         if not request.files:
             raise BadRequest("the multipart form holds no file; send the package as a file part")
         upload = next(iter(request.files.values()))
-        spooled = getattr(upload.stream, "name", None)
-        if isinstance(spooled, str) and Path(spooled).is_file():
-            upload.stream.flush()
-            return Path(spooled), upload.filename or ""
-        return upload.stream, upload.filename or ""
+        return part_upload(upload), upload.filename or ""
     name = arg_str("fileName") or arg_str("filename")
     if not name and request.headers.get("Content-Disposition"):
         from werkzeug.http import parse_options_header

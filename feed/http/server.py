@@ -1,34 +1,33 @@
 """Run the feed under gunicorn: several worker processes sharing one storage.
 
-Preload stays off: every worker builds its own app (and its own S3 client, which must not
-cross a fork). gthread workers keep heartbeating while a thread streams a long upload.
+Preload stays off: every worker calls the app factory the CLI hands over, so each builds
+its own app (and opens its own storage, whose S3 client must not cross a fork). gthread
+workers keep heartbeating while a thread streams a long upload.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import tempfile
-import time
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
 from feed.core.config import FeedConfig
 from feed.core.keys import KeyStore
-from storage import Storage, open_storage
 
 THREADS_PER_WORKER = 4
 TIMEOUT_SECONDS = 300
-STALE_SPOOL_SECONDS = 24 * 3600  # no upload lives this long; its process is gone
+
+AppFactory = Callable[[], Any]  # builds one WSGI app, called once inside each worker
 
 
 class FeedApplication(BaseApplication):
-    """A gunicorn application whose workers each call create_app(config)."""
+    """A gunicorn application whose workers each call the app factory."""
 
-    def __init__(self, config: FeedConfig, options: dict[str, Any]) -> None:
-        self.feed_config = config
+    def __init__(self, app_factory: AppFactory, options: dict[str, Any]) -> None:
+        self.app_factory = app_factory
         self.options = options
         super().__init__()
 
@@ -39,9 +38,7 @@ class FeedApplication(BaseApplication):
 
     def load(self) -> Any:
         """Build the WSGI app inside the worker."""
-        from feed.http.app import create_app
-
-        return create_app(self.feed_config)
+        return self.app_factory()
 
 
 def storage_label(location: str) -> str:
@@ -49,27 +46,8 @@ def storage_label(location: str) -> str:
     return location if location.startswith("s3://") else os.path.abspath(location)
 
 
-def sweep_leftovers(config: FeedConfig, storage: Storage) -> int:
-    """Remove upload spools and storage temp files that a killed process left behind."""
-    removed = 0
-    sweep = getattr(storage, "sweep_temp_files", None)
-    if callable(sweep):
-        removed += sweep()
-    folder = Path(config.upload_dir or tempfile.gettempdir())
-    cutoff = time.time() - STALE_SPOOL_SECONDS
-    for leftover in folder.glob("octopack-upload-*.part"):
-        try:
-            if leftover.stat().st_mtime < cutoff:
-                leftover.unlink()
-                removed += 1
-        except OSError:
-            pass  # another process took it, or it is not ours to remove
-    return removed
-
-
-def announce_initial_key(config: FeedConfig, storage: Storage) -> str | None:
+def announce_initial_key(keys: KeyStore) -> str | None:
     """On a first start with no key anywhere, create an admin key and print it once."""
-    keys = KeyStore(storage, config.api_keys, config.clock)
     plain = keys.ensure_initial_admin()
     if plain:
         print(
@@ -79,11 +57,8 @@ def announce_initial_key(config: FeedConfig, storage: Storage) -> str | None:
     return plain
 
 
-def run(config: FeedConfig) -> None:
-    """Serve until stopped: print the key on a first start, the listening line, then run."""
-    storage = open_storage(config.storage)
-    sweep_leftovers(config, storage)
-    announce_initial_key(config, storage)
+def run(config: FeedConfig, app_factory: AppFactory) -> None:
+    """Serve until stopped: print the listening line, then run the workers."""
     options = {
         "bind": f"{config.host}:{config.port}",
         "workers": max(1, config.workers),
@@ -102,4 +77,4 @@ def run(config: FeedConfig) -> None:
         file=sys.stderr,
         flush=True,
     )
-    FeedApplication(config, options).run()
+    FeedApplication(app_factory, options).run()

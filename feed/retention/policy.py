@@ -20,7 +20,37 @@ from packer.model.versions import NuGetVersion
 KEPT = "kept"
 DELETED = "deleted"
 _PATTERN_RE = re.compile(r"[A-Za-z0-9._*?-]+")
-_RULE_FIELDS = ("keep_last", "keep_prerelease", "prerelease_group_labels", "keep_days")
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """One retention rule: its JSON key (and `Rules` field) and what it does, in CLI words."""
+
+    name: str
+    help: str
+
+    @property
+    def option(self) -> str:
+        """Return the command-line option (`--keep-last`)."""
+        return option_of(self.name)
+
+
+# The one table of retention rules: the CLI's options, the API's keys and `Rules` follow it.
+RULES = (
+    RuleSpec("keep_last", "Keep the newest N stable versions."),
+    RuleSpec("keep_prerelease", "Keep the newest M prerelease versions (per group, see below)."),
+    RuleSpec(
+        "prerelease_group_labels",
+        "Count prereleases per group of their first K labels (beta vs feature-x).",
+    ),
+    RuleSpec("keep_days", "Keep everything published in the last D days; absent counts are 0."),
+)
+RULE_NAMES = tuple(rule.name for rule in RULES)
+
+
+def option_of(name: str) -> str:
+    """Return the command-line option of a rule name (`keep_last` -> `--keep-last`)."""
+    return "--" + name.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -34,37 +64,32 @@ class Rules:
 
     def __post_init__(self) -> None:
         """Refuse negative or non-integer counts and a group size without a prerelease count."""
-        for name in _RULE_FIELDS:
+        for name in RULE_NAMES:
             value = getattr(self, name)
             if value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                option = "--" + name.replace("_", "-")
-                raise BadInput(f"{option} must be a whole number >= 0, got {value!r}")
+                raise BadInput(f"{option_of(name)} must be a whole number >= 0, got {value!r}")
         if self.prerelease_group_labels is not None and self.keep_prerelease is None:
             raise BadInput("--prerelease-group-labels needs --keep-prerelease (what to count)")
 
     @property
     def is_empty(self) -> bool:
         """True when no rule is given: such a policy deletes nothing."""
-        return all(getattr(self, name) is None for name in _RULE_FIELDS)
+        return all(getattr(self, name) is None for name in RULE_NAMES)
 
     def to_dict(self) -> dict[str, int]:
         """Return the given rules as JSON-ready snake_case keys (absent rules left out)."""
-        return {
-            name: getattr(self, name) for name in _RULE_FIELDS if getattr(self, name) is not None
-        }
+        return {name: getattr(self, name) for name in RULE_NAMES if getattr(self, name) is not None}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Rules:
         """Build rules from stored or posted JSON, naming any key we do not know."""
         if not isinstance(data, Mapping):
             raise BadInput(f"retention rules must be a JSON object, got {data!r}")
-        unknown = sorted(set(data) - set(_RULE_FIELDS))
+        unknown = sorted(set(data) - set(RULE_NAMES))
         if unknown:
-            raise BadInput(
-                f"unknown retention rule {unknown[0]!r}; known: {', '.join(_RULE_FIELDS)}"
-            )
+            raise BadInput(f"unknown retention rule {unknown[0]!r}; known: {', '.join(RULE_NAMES)}")
         return cls(**{k: v for k, v in data.items() if v is not None})
 
     def describe(self) -> str:
@@ -72,8 +97,8 @@ class Rules:
         if self.is_empty:
             return "(no rules: nothing is deleted)"
         return " ".join(
-            f"--{name.replace('_', '-')} {getattr(self, name)}"
-            for name in _RULE_FIELDS
+            f"{option_of(name)} {getattr(self, name)}"
+            for name in RULE_NAMES
             if getattr(self, name) is not None
         )
 

@@ -1,4 +1,5 @@
-"""Retention state kept in the feed's storage: the stored policy and the pins.
+"""Retention state kept in the feed's storage: the stored policy, the pins, the lease and
+the audit log.
 
 Every feed process and every `octopack retention --storage` cron job reads the same
 records, so they all see one policy. Changes are compare-and-swap, never last-writer-wins.
@@ -6,22 +7,24 @@ records, so they all see one policy. Changes are compare-and-swap, never last-wr
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from feed.core.errors import PackageConflict, PackageNotFound
-from feed.core.repository import Repository, iso_utc
+from feed.core.errors import PackageNotFound
+from feed.core.jsonrecords import Codec, JsonRecords, json_codec
+from feed.core.records import iso_utc
+from feed.core.repository import Repository
+from feed.retention.audit import Audit, read_audit
+from feed.retention.lease import DEFAULT_LEASE, Lease
 from feed.retention.policy import Policy, Rules
 from packer.model.identity import id_key, validate_id
 from packer.model.versions import parse_version
-from storage import ObjectExists, ObjectNotFound, PreconditionFailed, Storage
+from storage import Storage
 
 RETENTION_PREFIX = "retention/"
 POLICY_KEY = "retention/policy.json"
 PINS_PREFIX = "retention/pins/"
-CAS_ATTEMPTS = 8
 
 
 @dataclass(frozen=True)
@@ -48,18 +51,33 @@ def pin_key(package_id: str, normalized_version: str) -> str:
     return f"{PINS_PREFIX}{id_key(package_id)}/{normalized_version.lower()}.json"
 
 
+def _policy_codec() -> Codec[Policy]:
+    document = json_codec(indent=1, sort_keys=True)
+    return Codec(
+        lambda p: document.encode(p.to_dict()), lambda b: Policy.from_dict(document.decode(b))
+    )
+
+
+def _pin_codec() -> Codec[Pin]:
+    document = json_codec()
+    return Codec(lambda pin: document.encode(pin.to_json()), lambda b: Pin(**document.decode(b)))
+
+
 class RetentionStore:
-    """The stored policy and pins of one feed storage."""
+    """The stored policy, pins, lease and audit log of one feed storage."""
 
     def __init__(self, storage: Storage, clock: Callable[[], datetime]) -> None:
-        self.storage = storage
+        self._storage = storage
+        self._policy = JsonRecords(storage, _policy_codec())
+        self._pins = JsonRecords(storage, _pin_codec())
         self.clock = clock
 
     # -- policy ----------------------------------------------------------------------------
 
     def policy(self) -> Policy:
         """Return the stored policy (an empty one, which deletes nothing, when none is set)."""
-        return self._read_policy()[0]
+        found = self._policy.read(POLICY_KEY)
+        return found.value if found is not None else Policy()
 
     def set_policy(self, pattern: str | None, rules: Rules) -> Policy:
         """Set the feed-wide default (pattern None) or one package override."""
@@ -77,42 +95,20 @@ class RetentionStore:
 
         return self._update_policy(change)
 
-    def _read_policy(self) -> tuple[Policy, str | None]:
-        """Read the policy record with its etag (None when there is no record)."""
-        try:
-            data, etag = self.storage.read_record(POLICY_KEY)
-        except ObjectNotFound:
-            return Policy(), None
-        return Policy.from_dict(json.loads(data)), etag
-
     def _update_policy(self, change: Callable[[Policy], Policy]) -> Policy:
         """Apply a change to the stored policy by compare-and-swap, retrying on a race."""
-        for _ in range(CAS_ATTEMPTS):
-            current, etag = self._read_policy()
-            updated = change(current)
-            data = json.dumps(updated.to_dict(), indent=1, sort_keys=True).encode("utf-8")
-            try:
-                if etag is None:
-                    self.storage.create_record(POLICY_KEY, data)
-                else:
-                    self.storage.replace_record(POLICY_KEY, data, if_match=etag)
-            except (ObjectExists, PreconditionFailed, ObjectNotFound):
-                continue
-            return updated
-        raise PackageConflict("the retention policy kept changing; try again")
+        swapped = self._policy.update(
+            POLICY_KEY,
+            lambda current: change(current if current is not None else Policy()),
+            "the retention policy kept changing; try again",
+        )
+        return swapped.value
 
     # -- pins ------------------------------------------------------------------------------
 
     def pins(self) -> list[Pin]:
         """Return every pin of the feed (one listing), sorted by id then version key."""
-        found = []
-        for info in self.storage.list(PINS_PREFIX):
-            try:
-                data, _ = self.storage.read_record(info.key)
-            except ObjectNotFound:
-                continue
-            found.append(Pin(**json.loads(data)))
-        return found
+        return [found.value for found in self._pins.values(PINS_PREFIX)]
 
     def pinned_versions(self) -> dict[str, set[str]]:
         """Return {id-lower: {normalised version}} for the planner."""
@@ -126,24 +122,32 @@ class RetentionStore:
         record = repository.get(validate_id(package_id), parse_version(version))
         pin = Pin(record.id, record.version, by, iso_utc(self.clock()))
         key = pin_key(record.id, record.normalized_version)
-        try:
-            self.storage.create_record(key, json.dumps(pin.to_json()).encode("utf-8"))
-        except ObjectExists:
-            data, _ = self.storage.read_record(key)
-            return Pin(**json.loads(data))
+        if self._pins.create(key, pin) is None:
+            found = self._pins.read(key)
+            if found is not None:
+                return found.value
         return pin
 
     def unpin(self, package_id: str, version: str) -> Pin:
         """Remove a pin (the version need not exist any more); refuse one that is not pinned."""
         parsed = parse_version(version)
         key = pin_key(validate_id(package_id), parsed.normalized)
-        for _ in range(CAS_ATTEMPTS):
-            try:
-                data, etag = self.storage.read_record(key)
-                self.storage.delete_record(key, if_match=etag)
-            except ObjectNotFound:
-                raise PackageNotFound(f"{package_id} {version} is not pinned") from None
-            except PreconditionFailed:
-                continue
-            return Pin(**json.loads(data))
-        raise PackageConflict(f"the pin of {package_id} {version} kept changing; try again")
+        conflict = f"the pin of {package_id} {version} kept changing; try again"
+        removed = self._pins.remove(key, conflict)
+        if removed is None:
+            raise PackageNotFound(f"{package_id} {version} is not pinned")
+        return removed
+
+    # -- the lease and the audit log -------------------------------------------------------
+
+    def lease(self, owner: str, duration: timedelta = DEFAULT_LEASE) -> Lease:
+        """Return a (not yet taken) lease that lets one retention job run at a time."""
+        return Lease(self._storage, owner, self.clock, duration)
+
+    def audit(self, job: str, actor: str) -> Audit:
+        """Return the audit log writer of one job."""
+        return Audit(self._storage, job, actor, self.clock)
+
+    def audit_entries(self, take: int = 100) -> list[dict[str, object]]:
+        """Return the newest audit entries first."""
+        return read_audit(self._storage, take)

@@ -220,11 +220,10 @@ def _import_to_storage(
     packages: list[Path], location: str, mode: OverwriteMode
 ) -> list[PushReport]:
     """Add each package straight through the feed's repository core (no server needed)."""
-    from feed.core.config import config_from_env
     from feed.core.errors import PackageConflict
-    from feed.http.app import repository_for
+    from packer.cli.feedroot import feed_at
 
-    repository = repository_for(config_from_env(storage=location))
+    repository = feed_at(location).repository
     results = []
     for path in packages:
         try:

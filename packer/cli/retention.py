@@ -18,27 +18,18 @@ import click
 from packer.cli.common import admin_target_options, output_format_option, print_json, report_errors
 from packer.model.errors import BadInput, OperationFailed
 
-RULE_OPTIONS = ("keep_last", "keep_prerelease", "prerelease_group_labels", "keep_days")
-
-
 target_options = admin_target_options("Work on this feed storage directly (no server needed).")
 
 
 def rule_options(func: Any) -> Any:
-    """Add the four retention rules as options."""
+    """Add the retention rules of the feed's one rule table as options."""
+    from feed.retention.policy import RULES
+
     count = click.IntRange(min=0)
-    for name, text in reversed(
-        [
-            ("--keep-last", "Keep the newest N stable versions."),
-            ("--keep-prerelease", "Keep the newest M prerelease versions (per group, see below)."),
-            (
-                "--prerelease-group-labels",
-                "Count prereleases per group of their first K labels (beta vs feature-x).",
-            ),
-            ("--keep-days", "Keep everything published in the last D days; absent counts are 0."),
-        ]
-    ):
-        func = click.option(name, type=count, default=None, metavar="N", help=text)(func)
+    for rule in reversed(RULES):
+        func = click.option(rule.option, type=count, default=None, metavar="N", help=rule.help)(
+            func
+        )
     return func
 
 
@@ -61,16 +52,11 @@ class _Direct:
     """Retention on a storage location, through the feed's own classes."""
 
     def __init__(self, location: str) -> None:
-        from feed.core.config import config_from_env
-        from feed.http.app import repository_for
-        from feed.retention.store import RetentionStore
-        from storage import StorageError
+        from packer.cli.feedroot import feed_at
 
-        try:
-            self.repository = repository_for(config_from_env(storage=location))
-        except (StorageError, ValueError) as error:
-            raise BadInput(f"cannot open storage {location!r}: {error}") from None
-        self.store = RetentionStore(self.repository.storage, self.repository.clock)
+        feed = feed_at(location)
+        self.repository = feed.repository
+        self.store = feed.retention
         self.actor = f"cli on {socket.gethostname()}"
         self.location = location
 
@@ -154,9 +140,9 @@ def _target(storage: str | None, server: str | None, api_key: str | None) -> _Di
 
 def _given_rules(options: dict[str, Any]) -> dict[str, int]:
     """Return the rules given on the command line (checked here so bad ones exit 2)."""
-    from feed.retention.policy import Rules
+    from feed.retention.policy import RULE_NAMES, Rules
 
-    rules = {name: options[name] for name in RULE_OPTIONS if options.get(name) is not None}
+    rules = {name: options[name] for name in RULE_NAMES if options.get(name) is not None}
     Rules.from_dict(rules)
     return rules
 

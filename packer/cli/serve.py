@@ -86,8 +86,12 @@ def serve_command(
     nuget_delete: str | None,
 ) -> None:
     """Run the package feed (Octopus, NuGet v2 and v3 dialects) under gunicorn."""
+    import functools
+
     from feed.core.config import config_from_env, parse_size
-    from feed.http.server import run
+    from feed.http.server import announce_initial_key, run
+    from feed.services import open_feed, sweep_leftovers
+    from packer.cli.feedroot import feed_app, open_location
 
     if workers is not None and workers < 1:
         raise BadInput(f"--workers {workers} must be at least 1")
@@ -105,7 +109,10 @@ def serve_command(
         trust_proxy=trust_proxy,
         nuget_delete=nuget_delete,
     )
-    run(config)
+    storage = open_location(config.storage)
+    sweep_leftovers(config, storage)
+    announce_initial_key(open_feed(storage, config).keys)
+    run(config, functools.partial(feed_app, config))
 
 
 @click.group("keys")
@@ -125,12 +132,9 @@ class _Direct:
 
     def __init__(self, location: str) -> None:
         from feed.core.keys import KeyStore
-        from storage import StorageError, open_storage
+        from packer.cli.feedroot import open_location
 
-        try:
-            self.keys = KeyStore(open_storage(location))
-        except (StorageError, ValueError) as error:
-            raise BadInput(f"cannot open storage {location!r}: {error}") from None
+        self.keys = KeyStore(open_location(location))
 
     def create(self, scope: str, name: str | None) -> dict[str, str]:
         key, plain = self.keys.create(scope, name)

@@ -81,6 +81,7 @@ def running_feed(storage_location: Any, **config: Any) -> Iterator[RunningFeed]:
 
     from feed.core.config import FeedConfig
     from feed.http.app import create_app
+    from feed.services import open_feed
     from storage import open_storage
 
     storage = (
@@ -91,7 +92,7 @@ def running_feed(storage_location: Any, **config: Any) -> Iterator[RunningFeed]:
     config.setdefault("api_keys", (ADMIN_KEY,))
     config["api_keys"] = tuple(config["api_keys"])
     feed_config = FeedConfig(storage=str(storage_location), **config)
-    app = create_app(feed_config, storage=storage)
+    app = create_app(open_feed(storage, feed_config))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="test-feed", daemon=True

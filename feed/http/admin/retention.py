@@ -14,13 +14,13 @@ from flask import Blueprint, Flask, Response, jsonify, request
 
 from feed.core.errors import BadRequest
 from feed.http.context import EXTENSION, arg_int, arg_str, require, services
-from feed.retention.job import RetentionScheduler, read_audit, run_retention
-from feed.retention.policy import Rules
+from feed.retention.job import run_retention
+from feed.retention.policy import RULE_NAMES, Rules
+from feed.retention.scheduler import RetentionScheduler
 from feed.retention.store import RetentionStore
 
 log = logging.getLogger(__name__)
 bp = Blueprint("retention_api", __name__, url_prefix="/api/octopack/retention")
-RULE_KEYS = ("keep_last", "keep_prerelease", "prerelease_group_labels", "keep_days")
 SCHEDULER = "octopack-retention-scheduler"
 
 
@@ -30,15 +30,15 @@ def init_app(app: Flask) -> None:
     feed = app.extensions[EXTENSION]
     minutes = getattr(feed.config, "retention_interval", None)
     if minutes:
-        scheduler = RetentionScheduler(feed.repository, timedelta(minutes=float(minutes)))
+        interval = timedelta(minutes=float(minutes))
+        scheduler = RetentionScheduler(feed.repository, feed.retention, interval)
         app.extensions[SCHEDULER] = scheduler
         scheduler.start()
 
 
 def _store() -> RetentionStore:
-    """Return the retention state over the app's storage and clock."""
-    repository = services().repository
-    return RetentionStore(repository.storage, repository.clock)
+    """Return the feed's retention state (policy, pins, audit log)."""
+    return services().retention
 
 
 def _actor() -> str:
@@ -62,10 +62,10 @@ def run() -> Response:
     """Run retention: rules in the body replace the stored policy; `dry_run` only reports."""
     actor = _actor()
     body = _body()
-    unknown = sorted(set(body) - set(RULE_KEYS) - {"package", "dry_run"})
+    unknown = sorted(set(body) - set(RULE_NAMES) - {"package", "dry_run"})
     if unknown:
         raise BadRequest(f"unknown retention setting {unknown[0]!r}")
-    given = {k: body[k] for k in RULE_KEYS if body.get(k) is not None}
+    given = {k: body[k] for k in RULE_NAMES if body.get(k) is not None}
     dry_run = body.get("dry_run", False)
     if not isinstance(dry_run, bool):
         raise BadRequest(f"dry_run must be true or false, got {dry_run!r}")
@@ -137,5 +137,5 @@ def unpin(package_id: str, version: str) -> Response:
 def audit() -> Response:
     """Return the newest audit entries (`?take=`, default 100, at most 1000)."""
     require("admin")
-    entries = read_audit(services().repository.storage, arg_int("take", 100, 1000))
+    entries = _store().audit_entries(arg_int("take", 100, 1000))
     return jsonify({"entries": entries})

@@ -1,5 +1,5 @@
-"""What the NuGet v2 and v3 dialects share: absolute URLs, which records NuGet sees,
-publish, unlist/relist/delete, and reading a nupkg's nuspec out of storage by byte ranges.
+"""What the NuGet v2 and v3 dialects share: which records NuGet sees, search terms,
+publish, unlist/relist/delete, and the response cache with NuGet's protocol headers.
 
 Everything here is a translation onto the repository core; no package logic lives here.
 """
@@ -7,11 +7,7 @@ Everything here is a translation onto the repository core; no package logic live
 from __future__ import annotations
 
 import functools
-import io
-import re
-import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
 
 from flask import request
@@ -19,6 +15,7 @@ from flask import request
 from feed.core.errors import BadRequest, PackageNotFound, PackageRefused
 from feed.core.records import PackageRecord
 from feed.core.repository import PushResult
+from feed.core.uploads import SpooledUpload
 from feed.http.cache import (  # noqa: F401 - re-exported for the NuGet blueprints and tests
     CACHE_ENTRIES,
     CACHE_MAX_BYTES,
@@ -28,6 +25,7 @@ from feed.http.cache import (  # noqa: F401 - re-exported for the NuGet blueprin
 )
 from feed.http.cache import cached as _cached
 from feed.http.context import require, services
+from feed.http.uploads import part_upload
 from packer.model.conventions import OverwriteMode
 from packer.model.identity import is_valid_id
 from packer.model.versions import NuGetVersion, parse_version, try_parse_version
@@ -36,8 +34,6 @@ NUPKG = "nupkg"
 DELETE_MODES = ("unlist", "delete")
 UNLISTED_PUBLISHED = "1900-01-01T00:00:00Z"
 SEMVER2_LEVEL = "2.0.0"
-_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
-_PREFIX = re.compile(r"^(/[A-Za-z0-9._~\-]+)*$")
 
 
 def check_config(config: object) -> None:
@@ -56,32 +52,6 @@ def _protocol_headers() -> dict[str, str]:
 
 
 cached = functools.partial(_cached, extra_headers=_protocol_headers)
-
-
-# -- absolute URLs ----------------------------------------------------------------------
-
-
-def site_root() -> str:
-    """Return `scheme://host[:port][/prefix]` of the feed as the client reached it.
-
-    Behind a proxy the feed is configured to trust, X-Forwarded-Proto, -Host and -Prefix
-    win; a forwarded value that is not a plain scheme, host or path is ignored.
-    """
-    scheme, host, prefix = request.scheme, request.host, request.script_root
-    if getattr(services().config, "trust_proxy", False):
-        scheme = _forwarded("X-Forwarded-Proto", lambda v: v.lower() in ("http", "https")) or scheme
-        host = _forwarded("X-Forwarded-Host", lambda v: bool(_HOST.match(v))) or host
-        prefix = _forwarded("X-Forwarded-Prefix", lambda v: bool(_PREFIX.match(v))) or prefix
-    return f"{scheme.lower()}://{host}{prefix.rstrip('/')}"
-
-
-def _forwarded(header: str, valid: object) -> str | None:
-    """Return the first (client-side) value of a forwarded header when it is valid."""
-    raw = request.headers.get(header)
-    if not raw:
-        return None
-    value = raw.split(",")[0].strip()
-    return value if value and valid(value) else None  # type: ignore[operator]
 
 
 # -- which records NuGet sees -----------------------------------------------------------
@@ -212,17 +182,13 @@ def publish() -> PushResult:
     )
 
 
-def _pushed_package() -> tuple[BinaryIO | Path, str]:
+def _pushed_package() -> tuple[SpooledUpload | BinaryIO, str]:
     """Return the spooled first file of a multipart upload, or the body stream itself."""
     if request.mimetype.startswith("multipart/"):
         upload = next(iter(request.files.values()), None)
         if upload is None:
             raise PackageRefused("the multipart body holds no file; send the .nupkg as its part")
-        spooled = getattr(upload.stream, "name", None)
-        if isinstance(spooled, str) and Path(spooled).is_file():
-            upload.stream.flush()
-            return Path(spooled), upload.filename or ""
-        return upload.stream, upload.filename or ""
+        return part_upload(upload), upload.filename or ""
     return request.stream, ""
 
 
@@ -244,54 +210,9 @@ def relist(package_id: str, version: str) -> PackageRecord:
     return services().repository.set_listed(record.id, record.version, True)
 
 
-# -- the nuspec inside a stored nupkg ---------------------------------------------------
-
-
-class _RangeFile(io.RawIOBase):
-    """A seekable read-only file over a stored blob, read by byte ranges (for zipfile)."""
-
-    def __init__(self, record: PackageRecord) -> None:
-        self.record = record
-        self.position = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self.position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.record.size}
-        self.position = max(0, base[whence] + offset)
-        return self.position
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        if self.position >= self.record.size or len(buffer) == 0:
-            return 0
-        end = min(self.position + len(buffer), self.record.size) - 1
-        with services().repository.open_download(self.record, self.position, end) as source:
-            data = source.read(end - self.position + 1)
-        buffer[: len(data)] = data
-        self.position += len(data)
-        return len(data)
-
-
 def read_nuspec(record: PackageRecord) -> bytes:
-    """Return the root .nuspec of a stored nupkg as it was pushed (a few ranged reads)."""
-    limit = services().repository.limits.max_nuspec_bytes
-    with (
-        io.BufferedReader(_RangeFile(record), 64 * 1024) as source,
-        zipfile.ZipFile(source) as archive,
-    ):
-        for info in archive.infolist():
-            if "/" not in info.filename and info.filename.lower().endswith(".nuspec"):
-                if info.file_size > limit:
-                    raise PackageRefused(f"the nuspec of {record.filename} is over {limit} bytes")
-                return archive.read(info)
-    raise PackageNotFound(f"{record.filename} holds no nuspec")
+    """Return the root .nuspec of a stored nupkg as it was pushed."""
+    return services().repository.read_nuspec(record)
 
 
 def check_semver_level(text: str | None) -> bool:

@@ -17,7 +17,7 @@ from flask import Blueprint, Flask, Response, jsonify, redirect, request
 
 from feed.core.errors import BadRequest, PackageNotFound
 from feed.core.records import PackageRecord
-from feed.http.context import arg_bool, arg_int, arg_str, require, services
+from feed.http.context import arg_bool, arg_int, arg_str, require, services, site_root
 from feed.http.downloads import send_package
 from feed.http.nuget import v2_atom as atom
 from feed.http.nuget.common import (
@@ -34,7 +34,6 @@ from feed.http.nuget.common import (
     publish,
     published_text,
     relist,
-    site_root,
     version_of,
     visible,
 )

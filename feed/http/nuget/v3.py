@@ -13,7 +13,7 @@ from flask import Blueprint, Flask, Response, jsonify, request
 
 from feed.core.errors import PackageNotFound
 from feed.core.records import PackageRecord
-from feed.http.context import arg_bool, arg_int, arg_str, require, services
+from feed.http.context import arg_bool, arg_int, arg_str, require, services, site_root
 from feed.http.downloads import send_package
 from feed.http.nuget import v3_docs as docs
 from feed.http.nuget.common import (
@@ -30,7 +30,6 @@ from feed.http.nuget.common import (
     read_nuspec,
     relist,
     search_rank,
-    site_root,
     version_of,
     visible,
 )

@@ -10,7 +10,7 @@ import pytest
 
 from feed.core.config import FeedConfig
 from feed.core.errors import PackageNotFound, PackageRefused
-from feed.http.app import repository_for
+from feed.services import open_feed
 from packer.model.conventions import OverwriteMode
 from tests.feed.conftest import stored_keys
 from tests.feed.packages import digests, make_nupkg, make_zip
@@ -18,10 +18,12 @@ from tests.feed.packages import digests, make_nupkg, make_zip
 
 @pytest.fixture
 def repository(backend, clock):
-    return repository_for(FeedConfig(storage=backend.location, clock=clock), backend.storage)
+    return open_feed(backend.storage, FeedConfig(storage=backend.location, clock=clock)).repository
 
 
-def test_parallel_overwrites_leave_one_record_and_only_its_blob(repository, tmp_path) -> None:
+def test_parallel_overwrites_leave_one_record_and_only_its_blob(
+    repository, backend, tmp_path
+) -> None:
     paths = []
     for n in range(10):
         folder = tmp_path / str(n)
@@ -39,7 +41,7 @@ def test_parallel_overwrites_leave_one_record_and_only_its_blob(repository, tmp_
     assert statuses == ["overwritten"] * len(paths)
     final = repository.get("ACME.OVER", "1.0")
     assert final.sha256 in {digests(p)["sha256"] for p in paths}
-    assert stored_keys(repository.storage, "packages/") == sorted(
+    assert stored_keys(backend.storage, "packages/") == sorted(
         [final.blob, "packages/acme.over/1.0.0/package.json"]
     )
     with repository.open_download(final) as stream:
@@ -52,7 +54,7 @@ def digests_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def test_stream_push_get_by_value_and_delete(repository, tmp_path) -> None:
+def test_stream_push_get_by_value_and_delete(repository, backend, tmp_path) -> None:
     path = make_zip(tmp_path, "Acme.S.2.0.zip")
     result = repository.add_package(io.BytesIO(path.read_bytes()), path.name)
     assert result.status == "created" and result.record.normalized_version == "2.0.0"
@@ -62,7 +64,7 @@ def test_stream_push_get_by_value_and_delete(repository, tmp_path) -> None:
     repository.delete("Acme.S", "2.0.0")
     with pytest.raises(PackageNotFound, match="Acme.S 2.0.0"):
         repository.get("Acme.S", "2.0.0")
-    assert stored_keys(repository.storage) == []
+    assert stored_keys(backend.storage) == []
 
 
 def test_nupkg_identity_comes_from_the_nuspec(repository, tmp_path) -> None:
@@ -74,11 +76,11 @@ def test_nupkg_identity_comes_from_the_nuspec(repository, tmp_path) -> None:
     assert repository.latest("Real.Id", include_prerelease=True).version == "1.2.3-beta"
 
 
-def test_nuspec_with_a_bad_id_is_refused_and_nothing_stored(repository, tmp_path) -> None:
+def test_nuspec_with_a_bad_id_is_refused_and_nothing_stored(repository, backend, tmp_path) -> None:
     path = make_nupkg(tmp_path, "bad.nupkg", "bad id!", "1.0.0")
     with pytest.raises(PackageRefused, match="bad id!"):
         repository.add_package(path, path.name)
-    assert stored_keys(repository.storage) == []
+    assert stored_keys(backend.storage) == []
 
 
 def test_unlisted_versions_hide_from_queries_but_resolve_exactly(repository, tmp_path) -> None:

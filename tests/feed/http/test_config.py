@@ -9,7 +9,8 @@ import pytest
 
 from feed.core.config import FeedConfig, config_from_env, parse_size
 from feed.core.errors import BadRequest
-from feed.http.server import storage_label, sweep_leftovers
+from feed.http.server import storage_label
+from feed.services import sweep_leftovers
 
 
 def test_environment_then_options() -> None:

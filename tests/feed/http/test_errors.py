@@ -72,3 +72,31 @@ def test_failing_storage_is_json_503(tmp_path) -> None:
             )
     assert response.status_code == 503
     assert "storage is failing" in response.json()["ErrorMessage"]
+
+
+def test_error_kinds_carry_no_status_and_map_in_one_place() -> None:
+    from feed.core import errors
+    from feed.http.errors import status_for
+    from feed.retention.lease import LeaseHeld
+    from packer.model.errors import BadInput, OperationFailed, PackerError
+    from storage import InvalidKey, StorageError
+
+    expected = {
+        errors.BadRequest: 400,
+        errors.PackageRefused: 400,
+        errors.Unauthorized: 401,
+        errors.Forbidden: 403,
+        errors.PackageNotFound: 404,
+        errors.PackageConflict: 409,
+        LeaseHeld: 409,
+        errors.PackageTooLarge: 413,
+    }
+    for kind, status in expected.items():
+        assert "status" not in vars(kind) and "exit_code" not in vars(kind), kind
+        assert isinstance(kind("x"), OperationFailed)
+        assert status_for(kind("x")) == status, kind
+    assert isinstance(errors.BadRequest("x"), BadInput)
+    assert status_for(PackerError("x")) == 400
+    assert status_for(InvalidKey("a/../b")) == 400
+    assert status_for(StorageError("down")) == 503
+    assert status_for(RuntimeError("bug")) == 500

@@ -11,8 +11,8 @@ import pytest
 
 from feed.core.config import FeedConfig
 from feed.core.repository import Repository
-from feed.http.app import repository_for
 from feed.retention.store import RetentionStore
+from feed.services import open_feed
 from packer.model.conventions import OverwriteMode
 from storage import Storage
 from storage.disk import DiskStorage
@@ -60,7 +60,7 @@ def clock() -> TestClock:
 
 @pytest.fixture
 def repository(storage: Storage, clock: TestClock) -> Repository:
-    return repository_for(FeedConfig(clock=clock), storage)
+    return open_feed(storage, FeedConfig(clock=clock)).repository
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import requests
 from click.testing import CliRunner
 
 from feed.core.config import FeedConfig
-from feed.http.app import repository_for
+from feed.services import open_feed
 from packer.cli import main
 from storage.s3 import S3Storage
 from tests.feed.retention.conftest import TestClock, push, versions_of
@@ -34,7 +34,7 @@ def location_of(storage, monkeypatch) -> str:
 def feed(storage, tmp_path):
     """A feed on the test storage with two packages published in the past."""
     clock = TestClock(PAST)
-    repository = repository_for(FeedConfig(clock=clock), storage)
+    repository = open_feed(storage, FeedConfig(clock=clock)).repository
     for package_id in ("Acme.Web", "Tools"):
         for text in VERSIONS:
             push(repository, tmp_path, package_id, text)

@@ -8,10 +8,12 @@ from datetime import timedelta
 import pytest
 
 from feed.core.config import FeedConfig
-from feed.http.app import repository_for
-from feed.retention.job import CHANGED, LeaseHeld, read_audit, run_retention
+from feed.retention.audit import CHANGED, read_audit
+from feed.retention.job import run_retention
+from feed.retention.lease import LeaseHeld
 from feed.retention.policy import Rules
 from feed.retention.store import RetentionStore
+from feed.services import open_feed
 from packer.model.conventions import OverwriteMode
 from tests.feed.retention.conftest import TestClock, assert_servable, push, versions_of
 from tests.feed.retention.hooks import HookedStorage, Killed
@@ -30,9 +32,11 @@ def blob_keys(storage):
     return sorted(i.key for i in storage.list("packages/") if not i.key.endswith("package.json"))
 
 
-def test_dry_run_reports_every_version_and_deletes_nothing(repository, store, clock, tmp_path):
+def test_dry_run_reports_every_version_and_deletes_nothing(
+    repository, store, storage, clock, tmp_path
+):
     fill(repository, tmp_path, clock)
-    before = blob_keys(repository.storage)
+    before = blob_keys(storage)
     report = run_retention(
         repository, store, actor="test", rules=Rules(keep_last=1, keep_prerelease=1), dry_run=True
     )
@@ -44,11 +48,13 @@ def test_dry_run_reports_every_version_and_deletes_nothing(repository, store, cl
         ("1.0.0", "deleted", "beyond newest 1 stable"),
     ]
     assert len(versions_of(repository, "Acme.Web")) == 5
-    assert blob_keys(repository.storage) == before
-    assert read_audit(repository.storage) == []
+    assert blob_keys(storage) == before
+    assert read_audit(storage) == []
 
 
-def test_run_deletes_records_and_bytes_and_writes_the_audit(repository, store, clock, tmp_path):
+def test_run_deletes_records_and_bytes_and_writes_the_audit(
+    repository, store, storage, clock, tmp_path
+):
     fill(repository, tmp_path, clock)
     report = run_retention(repository, store, actor="key ci", rules=Rules(keep_last=2))
     assert [d.version for d in report.deleted] == ["1.0.0"]
@@ -58,9 +64,9 @@ def test_run_deletes_records_and_bytes_and_writes_the_audit(repository, store, c
         "1.2.0",
         "1.1.0",
     ]
-    assert not any("/1.0.0/" in key for key in blob_keys(repository.storage))
+    assert not any("/1.0.0/" in key for key in blob_keys(storage))
     assert_servable(repository)
-    [entry] = read_audit(repository.storage)
+    [entry] = read_audit(storage)
     assert entry["actor"] == "key ci"
     assert entry["id"] == "Acme.Web"
     assert entry["job"] == report.job
@@ -162,8 +168,8 @@ def test_unlisted_versions_count_like_listed_ones(repository, store, clock, tmp_
 
 def test_a_version_overwritten_after_the_plan_is_not_deleted(storage, clock, tmp_path):
     hooked = HookedStorage(storage)
-    repository = repository_for(FeedConfig(clock=clock), hooked)
-    pusher = repository_for(FeedConfig(clock=clock), storage)
+    repository = open_feed(hooked, FeedConfig(clock=clock)).repository
+    pusher = open_feed(storage, FeedConfig(clock=clock)).repository
     fill(repository, tmp_path, clock)
     fired = []
 
@@ -189,9 +195,9 @@ def test_a_version_overwritten_after_the_plan_is_not_deleted(storage, clock, tmp
 
 def test_versions_pushed_after_the_run_started_are_never_deleted(storage, clock, tmp_path):
     hooked = HookedStorage(storage)
-    repository = repository_for(FeedConfig(clock=clock), hooked)
+    repository = open_feed(hooked, FeedConfig(clock=clock)).repository
     later = TestClock(clock.now)
-    pusher = repository_for(FeedConfig(clock=later), storage)
+    pusher = open_feed(storage, FeedConfig(clock=later)).repository
     fill(repository, tmp_path, clock)
     later.now = clock.now + timedelta(seconds=1)
 
@@ -214,11 +220,11 @@ def test_retention_while_20_pushes_arrive(storage, clock, tmp_path):
 
     moto checks S3 conditions without a lock: on S3 this shows our logic, not S3's atomicity.
     """
-    repository = repository_for(FeedConfig(clock=clock), storage)
+    repository = open_feed(storage, FeedConfig(clock=clock)).repository
     old = [f"1.0.{n}" for n in range(10)]
     fill(repository, tmp_path, clock, texts=old)
     later = TestClock(clock.now + timedelta(seconds=1))
-    pushers = [repository_for(FeedConfig(clock=later), storage) for _ in range(4)]
+    pushers = [open_feed(storage, FeedConfig(clock=later)).repository for _ in range(4)]
     new = [f"2.0.{n}" for n in range(20)]
     errors: list[BaseException] = []
 
@@ -249,11 +255,11 @@ def test_retention_while_20_pushes_arrive(storage, clock, tmp_path):
 def test_a_job_killed_at_any_point_leaves_every_shown_version_servable(storage, tmp_path):
     """Kill the job before each of its storage calls in turn; then a rerun finishes the work."""
     clock = TestClock()
-    setup = repository_for(FeedConfig(clock=clock), storage)
+    setup = open_feed(storage, FeedConfig(clock=clock)).repository
     texts = ["1.0.0", "1.1.0", "1.2.0", "1.3.0"]
     fill(setup, tmp_path, clock, "Acme.Web", texts)
     hooked = HookedStorage(storage)
-    repository = repository_for(FeedConfig(clock=clock), hooked)
+    repository = open_feed(hooked, FeedConfig(clock=clock)).repository
     store = RetentionStore(hooked, clock)
     killed_at = []
     for crash_after in range(200):
@@ -281,11 +287,13 @@ def test_a_job_killed_at_any_point_leaves_every_shown_version_servable(storage, 
         assert {v["decision"] for v in entry["versions"]} <= {"deleted", "kept"}
 
 
-def test_a_second_job_is_refused_while_the_lease_is_held(repository, store, clock, tmp_path):
-    from feed.retention.job import Lease
+def test_a_second_job_is_refused_while_the_lease_is_held(
+    repository, store, storage, clock, tmp_path
+):
+    from feed.retention.lease import Lease
 
     fill(repository, tmp_path, clock)
-    other = Lease(repository.storage, "feed-b", clock)
+    other = Lease(storage, "feed-b", clock)
     other.acquire()
     with pytest.raises(LeaseHeld, match=r"another retention job \(feed-b\) holds the lease until"):
         run_retention(repository, store, actor="t", rules=Rules(keep_last=0))
@@ -296,9 +304,9 @@ def test_a_second_job_is_refused_while_the_lease_is_held(repository, store, cloc
 
 def test_a_deleted_version_leaves_every_query_before_its_bytes_go(storage, clock, tmp_path):
     hooked = HookedStorage(storage)
-    repository = repository_for(FeedConfig(clock=clock), hooked)
+    repository = open_feed(hooked, FeedConfig(clock=clock)).repository
     fill(repository, tmp_path, clock, texts=["1.0.0", "2.0.0"])
-    observer = repository_for(FeedConfig(clock=clock), storage)  # another feed process
+    observer = open_feed(storage, FeedConfig(clock=clock)).repository  # another feed process
     seen = []
 
     def look_when_bytes_go(op: str, key: str) -> None:

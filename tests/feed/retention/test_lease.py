@@ -8,16 +8,12 @@ from datetime import timedelta
 import pytest
 
 from feed.core.config import FeedConfig
-from feed.http.app import repository_for
-from feed.retention.job import (
-    LEASE_KEY,
-    Lease,
-    LeaseHeld,
-    LeaseLost,
-    RetentionScheduler,
-    run_retention,
-)
+from feed.retention.job import run_retention
+from feed.retention.lease import LEASE_KEY, Lease, LeaseHeld, LeaseLost
 from feed.retention.policy import Rules
+from feed.retention.scheduler import RetentionScheduler
+from feed.retention.store import RetentionStore
+from feed.services import open_feed
 from tests.feed.retention.conftest import push, versions_of
 from tests.feed.retention.hooks import HookedStorage
 
@@ -85,14 +81,13 @@ def test_two_takers_of_an_expired_lease_one_wins(storage, clock):
 
 def test_a_job_that_loses_its_lease_stops_deleting(storage, clock, tmp_path):
     """A long job renews between packages; once another took the lease it stops."""
-    repository = repository_for(FeedConfig(clock=clock), storage)
+    repository = open_feed(storage, FeedConfig(clock=clock)).repository
     for name in ("A", "B", "C"):
         for text in ("1.0.0", "2.0.0"):
             push(repository, tmp_path, name, text)
     clock.advance(days=1)
     hooked = HookedStorage(storage)
-    job_repo = repository_for(FeedConfig(clock=clock), hooked)
-    from feed.retention.store import RetentionStore
+    job_repo = open_feed(hooked, FeedConfig(clock=clock)).repository
 
     def stall_then_lose(op: str, key: str) -> None:
         if op == "delete_record" and key.startswith("packages/a/"):
@@ -109,12 +104,10 @@ def test_a_job_that_loses_its_lease_stops_deleting(storage, clock, tmp_path):
 
 
 def test_scheduler_runs_the_stored_policy_once_per_interval(storage, clock, tmp_path):
-    repository = repository_for(FeedConfig(clock=clock), storage)
+    repository = open_feed(storage, FeedConfig(clock=clock)).repository
     for text in ("1.0.0", "2.0.0", "3.0.0"):
         push(repository, tmp_path, "App", text)
     clock.advance(days=1)
-    from feed.retention.store import RetentionStore
-
     RetentionStore(storage, clock).set_policy(None, Rules(keep_last=1))
     waits: list[float] = []
 
@@ -123,7 +116,10 @@ def test_scheduler_runs_the_stored_policy_once_per_interval(storage, clock, tmp_
         waits.append(seconds)
         return len(waits) > 2
 
-    scheduler = RetentionScheduler(repository, timedelta(minutes=5), owner="feed-1", wait=wait)
+    store = RetentionStore(storage, clock)
+    scheduler = RetentionScheduler(
+        repository, store, timedelta(minutes=5), owner="feed-1", wait=wait
+    )
     other = Lease(storage, "feed-2", clock)
     other.acquire()
     assert scheduler.run_once() is None  # another process holds the lease: skipped
@@ -143,7 +139,7 @@ def test_a_feed_with_retention_interval_runs_the_scheduler(storage, clock, tmp_p
 
     config = config_from_env({"OCTOPACK_RETENTION_INTERVAL": "15"}, clock=clock)
     assert config.retention_interval == 15
-    app = create_app(config, storage=storage)
+    app = create_app(open_feed(storage, config))
     scheduler = app.extensions[SCHEDULER]
     try:
         assert scheduler.interval == timedelta(minutes=15)
@@ -152,15 +148,13 @@ def test_a_feed_with_retention_interval_runs_the_scheduler(storage, clock, tmp_p
         for text in ("1.0.0", "2.0.0"):
             push(repository, tmp_path, "App", text)
         clock.advance(days=1)
-        from feed.retention.store import RetentionStore
-
         RetentionStore(storage, clock).set_policy(None, Rules(keep_last=1))
         report = scheduler.run_once()
         assert [d.version for d in report.deleted] == ["1.0.0"]
     finally:
         scheduler.stop()
     assert not scheduler._thread.is_alive()
-    plain = create_app(FeedConfig(clock=clock), storage=storage)
+    plain = create_app(open_feed(storage, FeedConfig(clock=clock)))
     assert SCHEDULER not in plain.extensions
 
 

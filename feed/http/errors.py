@@ -1,0 +1,95 @@
+"""The one mapping from error kinds to HTTP statuses, and the app's JSON error handler."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from feed.core.errors import (
+    BadRequest,
+    Forbidden,
+    InvalidStorageKey,
+    PackageConflict,
+    PackageNotFound,
+    PackageRefused,
+    PackageTooLarge,
+    StorageFailure,
+    Unauthorized,
+)
+from feed.core.uploads import too_large
+from feed.http.uploads import MULTIPART_SLACK
+from packer.model.errors import PackerError
+
+log = logging.getLogger(__name__)
+DRAIN_LIMIT = 64 * 1024 * 1024  # read an unread body this small so the client sees our answer
+
+# First match wins: an invalid storage key is a StorageFailure too, so it comes first.
+STATUSES: tuple[tuple[type[Exception], int], ...] = (
+    (BadRequest, 400),
+    (PackageRefused, 400),
+    (Unauthorized, 401),
+    (Forbidden, 403),
+    (PackageNotFound, 404),
+    (PackageConflict, 409),
+    (PackageTooLarge, 413),
+    (PackerError, 400),
+    (InvalidStorageKey, 400),
+    (StorageFailure, 503),  # the store is unreachable or failing: clients retry 5xx
+)
+
+
+def status_for(error: Exception) -> int:
+    """Return the HTTP status for any error the feed may raise (500 when it is a fault)."""
+    for kind, status in STATUSES:
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+def handle_error(error: Exception) -> tuple[Response, int, dict[str, str]]:
+    """Render every error, ours or werkzeug's, as `{"ErrorMessage", "Errors"}`."""
+    headers: dict[str, str] = {}
+    if isinstance(error, HTTPException):
+        status = error.code or 500
+        message = _http_message(error)
+        if error.code == 405 and getattr(error, "valid_methods", None):
+            headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+    else:
+        status = status_for(error)
+        message = str(error)
+        if status == 503:
+            message = f"package storage is failing, try again: {error}"
+            log.error("storage error on %s %s: %s", request.method, request.path, error)
+        elif status >= 500:
+            message = "internal error in the feed; see its log"
+            log.exception("unhandled error on %s %s", request.method, request.path)
+    if isinstance(error, Unauthorized):
+        headers["WWW-Authenticate"] = 'Basic realm="octopack"'
+    _drain_body(status)
+    return jsonify({"ErrorMessage": message, "Errors": [message]}), status, headers
+
+
+def _http_message(error: HTTPException) -> str:
+    """Say what went wrong in words a person can act on."""
+    if error.code == 404:
+        return f"no such resource: {request.method} {request.path}"
+    if error.code == 405:
+        return f"{request.method} is not allowed on {request.path}"
+    if error.code == 413:
+        return str(too_large((request.max_content_length or 0) - MULTIPART_SLACK))
+    return error.description or error.name
+
+
+def _drain_body(status: int) -> None:
+    """Read a small unread request body, so the client gets our answer instead of a reset."""
+    length = request.content_length
+    if status == 413 or length is None or length > DRAIN_LIMIT:
+        return
+    try:
+        stream = request.stream
+        while stream.read(1024 * 1024):
+            pass
+    except Exception:  # noqa: BLE001 - draining is best effort
+        pass

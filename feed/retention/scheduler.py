@@ -1,0 +1,69 @@
+"""Scheduled retention: every feed process runs the stored policy every `interval`.
+
+The lease lets one of them delete at a time; the others skip that round.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+from feed.core.repository import Repository
+from feed.retention.job import RetentionReport, run_retention
+from feed.retention.lease import LeaseHeld
+from feed.retention.store import RetentionStore
+
+log = logging.getLogger(__name__)
+
+
+class RetentionScheduler:
+    """Run retention with the stored policy every `interval`, one feed process at a time."""
+
+    def __init__(
+        self,
+        repository: Repository,
+        store: RetentionStore,
+        interval: timedelta,
+        owner: str | None = None,
+        wait: Callable[[float], bool] | None = None,
+    ) -> None:
+        self.repository = repository
+        self.store = store
+        self.interval = interval
+        self.owner = owner or f"feed-{secrets.token_hex(4)}"
+        self._stop = threading.Event()
+        self._wait = wait or self._stop.wait
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> RetentionReport | None:
+        """Run one scheduled job if no other process holds the lease; None when skipped."""
+        try:
+            return run_retention(self.repository, self.store, actor=f"schedule ({self.owner})")
+        except LeaseHeld as held:
+            log.info("retention skipped: %s", held)
+            return None
+
+    def start(self) -> None:
+        """Start the background thread (a daemon: it never keeps the process alive)."""
+        self._thread = threading.Thread(target=self._loop, name="octopack-retention", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the thread to stop and wait for it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _loop(self) -> None:
+        """Sleep an interval, run, repeat; a failed run is logged and retried next time."""
+        while not self._wait(self.interval.total_seconds()):
+            try:
+                report = self.run_once()
+            except Exception:  # noqa: BLE001 - a scheduled job must survive one bad run
+                log.exception("scheduled retention failed")
+                continue
+            if report is not None:
+                log.info("retention job %s deleted %d versions", report.job, len(report.deleted))

@@ -45,8 +45,31 @@ def admin_target_options(storage_help: str) -> Callable[[Any], Any]:
     return decorate
 
 
+# Top-level modules that only an extra installs -> that extra. `pip install octopack` is
+# what a build agent or a target needs; the feed server and the S3 backend are extras.
+EXTRA_OF_MODULE = {
+    "flask": "feed",
+    "werkzeug": "feed",
+    "gunicorn": "feed",
+    "boto3": "s3",
+    "botocore": "s3",
+}
+
+
+def missing_extra(error: ImportError) -> str | None:
+    """Name the extra that installs the module `error` misses, or None if no extra does."""
+    module = (error.name or "").partition(".")[0]
+    extra = EXTRA_OF_MODULE.get(module)
+    if extra is None:
+        return None
+    return f"{module} is not installed; install the {extra} extra: pip install 'octopack[{extra}]'"
+
+
 def report_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a PackerError into a one-line message on stderr and its exit code (2 or 1)."""
+    """Turn a PackerError into a one-line message on stderr and its exit code (2 or 1).
+
+    A command that needs an extra which is not installed exits 2 naming that extra.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -55,6 +78,12 @@ def report_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except PackerError as error:
             click.echo(f"error: {error}", err=True)
             sys.exit(error.exit_code)
+        except ImportError as error:
+            hint = missing_extra(error)
+            if hint is None:
+                raise
+            click.echo(f"error: {hint}", err=True)
+            sys.exit(2)
 
     return wrapper
 

@@ -10,7 +10,8 @@ import requests
 from feed.core.repository import GENERATION_KEY, OverwriteMode, Repository
 from feed.http.nuget.common import CACHE_ENTRIES, CACHE_MAX_BYTES, CACHE_MAX_SECONDS, ResponseCache
 from packer.archive.validator import Limits
-from tests.feed.http.nuget.conftest import Backend, Packer, v3_push
+from tests.feed.http.nuget.conftest import Packer, v3_push
+from tests.helpers.backends import Backend
 from tests.helpers.feed_server import ADMIN_KEY, running_feed
 
 

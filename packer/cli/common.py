@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 import json
 import sys
 from collections.abc import Callable
@@ -63,6 +64,13 @@ def missing_extra(error: ImportError) -> str | None:
     if extra is None:
         return None
     return f"{module} is not installed; install the {extra} extra: pip install 'octopack[{extra}]'"
+
+
+def require_extra(extra: str) -> None:
+    """Stop now, before any side effect, if a module that `extra` installs is missing."""
+    for module, needed_by in EXTRA_OF_MODULE.items():
+        if needed_by == extra and importlib.util.find_spec(module) is None:
+            raise ModuleNotFoundError(f"No module named {module!r}", name=module)
 
 
 def report_errors(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -102,7 +102,7 @@ def test_the_blocker_really_blocks(tmp_path: Path) -> None:
     assert "No module named 'requests'" in process.stderr
 
 
-def test_pack_deploy_and_the_client_helps_never_import_an_extra(tmp_path: Path) -> None:
+def test_pack_deploy_admin_api_and_helps_never_import_an_extra(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     runs = [
         ("--help",),
@@ -136,6 +136,12 @@ def test_pack_deploy_and_the_client_helps_never_import_an_extra(tmp_path: Path) 
     for args in runs:
         report, process = octopack_without(EXTRAS_MODULES, *args, tmp_path=tmp_path)
         assert report == {"code": 0, "attempts": [], "loaded": []}, (args, process.stderr)
+    nobody = "http://127.0.0.1:9"  # the admin API commands get as far as the network
+    for args in (("keys", "list"), ("retention", "--keep-last", "1"), ("pin", "A.B", "1.0")):
+        admin = ("--server", nobody, "--api-key", "k")
+        report, process = octopack_without(EXTRAS_MODULES, *args, *admin, tmp_path=tmp_path)
+        assert report == {"code": 1, "attempts": [], "loaded": []}, (args, process.stderr)
+        assert f"cannot reach {nobody}" in process.stderr
     with zipfile.ZipFile(tmp_path / "out" / "Hello.App.1.0.0.zip") as package:
         assert "Deploy.sh" in package.namelist()
     installed = tmp_path / "targets" / "Test" / "Hello.App" / "1.0.0" / "index.html"

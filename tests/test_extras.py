@@ -182,6 +182,13 @@ def test_an_s3_location_without_the_s3_extra_exits_2_naming_it(tmp_path: Path) -
     assert lines[0] in {f"error: {m} is not installed; {S3_HINT}" for m in S3_MODULES}, lines
 
 
+def test_disk_storage_never_imports_the_s3_extra(tmp_path: Path) -> None:
+    report, process = octopack_without(
+        S3_MODULES, "keys", "list", "--storage", str(tmp_path / "data"), tmp_path=tmp_path
+    )
+    assert report == {"code": 0, "attempts": [], "loaded": []}, process.stderr
+
+
 def test_a_missing_module_no_extra_provides_is_not_disguised() -> None:
     """Only the extras' modules get the install hint; anything else stays a real error."""
     from packer.cli.common import missing_extra

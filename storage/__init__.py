@@ -70,27 +70,104 @@ class ObjectInfo:
 
 @runtime_checkable
 class Storage(Protocol):
-    """The interface the feed's repository core is written against."""
+    """The interface the feed's repository core is written against.
+
+    Every method checks its key first (``InvalidKey`` for a bad one) and raises only
+    ``StorageError`` subclasses: a backend's own errors (``OSError``, boto's) never pass
+    through. Any method may raise a plain ``StorageError`` for a failure of the backend
+    itself (disk full, permission denied, bucket missing, endpoint unreachable); its
+    message names the key and the location.
+    """
 
     calls: Counter[str]
+    """How many backend operations ran, by name (benchmarks and tests count them)."""
 
-    def put_blob(self, key: str, stream: BinaryIO) -> ObjectInfo: ...
+    def put_blob(self, key: str, stream: BinaryIO) -> ObjectInfo:
+        """Store the bytes `stream` yields, read to its end, as a new object at `key`.
 
-    def create_record(self, key: str, data: bytes) -> str: ...
+        Streams in bounded chunks, never holding the whole object in memory; the object
+        appears under `key` only once complete (a failure or crash leaves nothing visible
+        there). Blobs are immutable by convention: the caller picks a key no other writer
+        picks, so there is no compare-and-swap; writing an existing key replaces it.
+        Returns the new object's ObjectInfo. Raises ``StorageError`` when the write fails
+        (including a parent of the key being an object on disk); errors from `stream`
+        itself propagate unchanged.
+        """
+        ...
 
-    def read_record(self, key: str) -> tuple[bytes, str]: ...
+    def create_record(self, key: str, data: bytes) -> str:
+        """Create the record `key` holding `data` only if no object is there; return its etag.
 
-    def replace_record(self, key: str, data: bytes, if_match: str) -> str: ...
+        Atomic create-if-absent across processes and hosts. Raises ``ObjectExists`` when
+        the key is taken (another writer won: re-read and decide), ``StorageError`` when
+        the write fails.
+        """
+        ...
 
-    def delete_record(self, key: str, if_match: str) -> None: ...
+    def read_record(self, key: str) -> tuple[bytes, str]:
+        """Return the whole content of `key` and the etag of exactly those bytes.
 
-    def open_blob(self, key: str, start: int = 0, end: int | None = None) -> BinaryIO: ...
+        The pair is consistent: pass the etag to ``replace_record``/``delete_record`` to
+        change the record only if nobody else changed it since. Raises ``ObjectNotFound``
+        when there is no object at `key`.
+        """
+        ...
 
-    def stat(self, key: str) -> ObjectInfo: ...
+    def replace_record(self, key: str, data: bytes, if_match: str) -> str:
+        """Replace record `key` with `data` if its etag is still `if_match`; return the new etag.
 
-    def list(self, prefix: str = "") -> Iterator[ObjectInfo]: ...
+        Atomic compare-and-swap: readers see the old bytes or the new, never a mix. The new
+        etag differs from every earlier one of this key. Raises ``PreconditionFailed`` when
+        the etag changed (another writer won: re-read and retry), ``ObjectNotFound`` when
+        the record is gone.
+        """
+        ...
 
-    def delete(self, key: str) -> None: ...
+    def delete_record(self, key: str, if_match: str) -> None:
+        """Delete the record `key` if its etag is still `if_match`.
+
+        Raises ``PreconditionFailed`` when the etag changed, ``ObjectNotFound`` when the
+        record is already gone. (S3 stores that ignore If-Match on DELETE fall back to
+        compare-then-delete; see ``storage.s3``.)
+        """
+        ...
+
+    def open_blob(self, key: str, start: int = 0, end: int | None = None) -> BinaryIO:
+        """Open bytes `start`..`end` of `key` (inclusive, like an HTTP Range) for streaming.
+
+        `end` None or past the object means "to the end". The caller closes the stream;
+        reading it may raise ``StorageError`` if the backend fails mid-stream. Raises
+        ``ObjectNotFound`` when there is no object at `key`, ``RangeNotSatisfiable`` when
+        `start` is at or past its end (except for a whole read of an empty object), and
+        ``ValueError`` for a negative `start` or an `end` before `start`.
+        """
+        ...
+
+    def stat(self, key: str) -> ObjectInfo:
+        """Describe the object at `key` (size, etag, modified) without reading it.
+
+        Raises ``ObjectNotFound`` when there is no object at `key` (on disk, also when the
+        key names a directory of other keys).
+        """
+        ...
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Yield every object whose key starts with `prefix`, recursively, sorted by key.
+
+        A plain string-prefix match (``packages/foo/`` never lists ``packages/foo.bar/``);
+        temp, lock and probe objects are never shown. Lazy: objects created or deleted
+        while iterating may or may not appear. Raises ``InvalidKey`` for a bad prefix at
+        once and ``StorageError`` (while iterating) when the backend cannot list.
+        """
+        ...
+
+    def delete(self, key: str) -> None:
+        """Delete the object at `key` unconditionally; a missing key is not an error.
+
+        For blobs and for cleaning up; records change only through the CAS methods.
+        Raises ``StorageError`` when the backend refuses.
+        """
+        ...
 
 
 def check_key(key: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 import json
 import sys
 from collections.abc import Callable
@@ -63,8 +64,38 @@ def exit_code_for(error: PackerError) -> int:
     return BAD_INPUT_EXIT if isinstance(error, BadInput) else FAILED_EXIT
 
 
+# Top-level modules that only an extra installs -> that extra. `pip install octopack` is
+# what a build agent or a target needs; the feed server and the S3 backend are extras.
+EXTRA_OF_MODULE = {
+    "flask": "feed",
+    "werkzeug": "feed",
+    "gunicorn": "feed",
+    "boto3": "s3",
+    "botocore": "s3",
+}
+
+
+def missing_extra(error: ImportError) -> str | None:
+    """Name the extra that installs the module `error` misses, or None if no extra does."""
+    module = (error.name or "").partition(".")[0]
+    extra = EXTRA_OF_MODULE.get(module)
+    if extra is None:
+        return None
+    return f"{module} is not installed; install the {extra} extra: pip install 'octopack[{extra}]'"
+
+
+def require_extra(extra: str) -> None:
+    """Stop now, before any side effect, if a module that `extra` installs is missing."""
+    for module, needed_by in EXTRA_OF_MODULE.items():
+        if needed_by == extra and importlib.util.find_spec(module) is None:
+            raise ModuleNotFoundError(f"No module named {module!r}", name=module)
+
+
 def report_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a PackerError into a one-line message on stderr and its exit code (2 or 1)."""
+    """Turn a PackerError into a one-line message on stderr and its exit code (2 or 1).
+
+    A command that needs an extra which is not installed exits 2 naming that extra.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -73,6 +104,12 @@ def report_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except PackerError as error:
             click.echo(f"error: {error}", err=True)
             sys.exit(exit_code_for(error))
+        except ImportError as error:
+            hint = missing_extra(error)
+            if hint is None:
+                raise
+            click.echo(f"error: {hint}", err=True)
+            sys.exit(2)
 
     return wrapper
 

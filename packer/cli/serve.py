@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from packer.cli.common import admin_target_options, output_format_option, print_json, report_errors
+from packer.cli.common import (
+    admin_target_options,
+    output_format_option,
+    print_json,
+    report_errors,
+    require_extra,
+)
 from packer.model.errors import BadInput
 
 SCOPES = ("read", "push", "admin")
@@ -86,6 +92,7 @@ def serve_command(
     nuget_delete: str | None,
 ) -> None:
     """Run the package feed (Octopus, NuGet v2 and v3 dialects) under gunicorn."""
+    require_extra("feed")
     import functools
 
     from feed.core.config import config_from_env, parse_size

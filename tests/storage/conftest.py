@@ -1,29 +1,16 @@
-"""Fixtures for the storage contract suite: every test runs on disk and on S3 over HTTP."""
+"""Fixtures for the storage contract suite: every test runs on disk and on S3 over HTTP.
+
+The moto server, the shared client and the fresh `bucket` come from tests/conftest.py.
+"""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 
 from storage import Storage
 from storage.disk import DiskStorage
 from storage.s3 import MIN_PART_SIZE, S3Storage, make_client
-from tests.helpers.moto_server import create_bucket, moto_s3_endpoint
 from tests.storage.s3_fault_proxy import s3_fault_proxy
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """One moto S3 server on loopback for the whole session, stopped at its end."""
-    with moto_s3_endpoint() as endpoint:
-        yield endpoint
-
-
-@pytest.fixture(scope="session")
-def s3_client(moto_endpoint: str):  # noqa: ANN201
-    """One client configured as S3Storage builds it, shared (clients are thread-safe)."""
-    return make_client(moto_endpoint)
 
 
 @pytest.fixture(scope="session")
@@ -34,12 +21,6 @@ def serialised_s3_client(moto_endpoint: str):  # noqa: ANN201
     """
     with s3_fault_proxy(moto_endpoint, serialise_conditional=True) as proxy:
         yield make_client(proxy.url)
-
-
-@pytest.fixture
-def bucket(moto_endpoint: str) -> str:
-    """A fresh, empty bucket per test."""
-    return create_bucket(moto_endpoint)
 
 
 @pytest.fixture(params=["disk", "s3"])

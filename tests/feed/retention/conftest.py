@@ -1,10 +1,9 @@
-"""Fixtures for retention tests: a feed repository on disk and on S3 over HTTP, a test clock."""
+"""Fixtures for retention tests: a feed repository and retention store on disk and on S3."""
 
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,56 +14,31 @@ from feed.retention.store import RetentionStore
 from feed.services import open_feed
 from packer.model.conventions import OverwriteMode
 from storage import Storage
-from storage.disk import DiskStorage
-from storage.s3 import S3Storage, make_client
-from tests.helpers.moto_server import create_bucket, moto_s3_endpoint
+from tests.helpers.backends import open_backend
+from tests.helpers.clock import FixedClock
 
 START = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
-class TestClock:
-    """A clock tests move by hand; every reader sees the same time."""
-
-    __test__ = False
-
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """One moto S3 server on loopback for the session, stopped at its end."""
-    with moto_s3_endpoint() as endpoint:
-        yield endpoint
-
-
 @pytest.fixture(params=["disk", "s3"])
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
-    """A fresh store of each backend (S3: a new bucket on the moto server)."""
-    if request.param == "disk":
-        return DiskStorage(tmp_path / "store")
-    endpoint = request.getfixturevalue("moto_endpoint")
-    return S3Storage(create_bucket(endpoint), "feed", client=make_client(endpoint))
+    """A fresh store of each backend (S3: a fresh prefix of the session's bucket)."""
+    return open_backend(request.param, tmp_path, request).storage
 
 
 @pytest.fixture
-def clock() -> TestClock:
-    return TestClock()
+def clock() -> FixedClock:
+    """The feed tests' clock, started where the retention scenarios begin."""
+    return FixedClock(START)
 
 
 @pytest.fixture
-def repository(storage: Storage, clock: TestClock) -> Repository:
+def repository(storage: Storage, clock: FixedClock) -> Repository:
     return open_feed(storage, FeedConfig(clock=clock)).repository
 
 
 @pytest.fixture
-def store(storage: Storage, clock: TestClock) -> RetentionStore:
+def store(storage: Storage, clock: FixedClock) -> RetentionStore:
     return RetentionStore(storage, clock)
 
 

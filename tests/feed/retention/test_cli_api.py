@@ -13,7 +13,8 @@ from feed.core.config import FeedConfig
 from feed.services import open_feed
 from packer.cli import main
 from storage.s3 import S3Storage
-from tests.feed.retention.conftest import TestClock, push, versions_of
+from tests.feed.retention.conftest import push, versions_of
+from tests.helpers.clock import FixedClock
 from tests.helpers.feed_server import running_feed
 
 DISK_ONLY = pytest.mark.parametrize("storage", ["disk"], indirect=True)  # no backend specifics
@@ -26,14 +27,14 @@ def location_of(storage, monkeypatch) -> str:
     if isinstance(storage, S3Storage):
         endpoint = storage.client.meta.endpoint_url
         monkeypatch.setenv("AWS_ENDPOINT_URL_S3", endpoint)
-        return f"s3://{storage.bucket}/feed"
+        return f"s3://{storage.bucket}/{storage.prefix.rstrip('/')}"
     return str(storage.root)
 
 
 @pytest.fixture
 def feed(storage, tmp_path):
     """A feed on the test storage with two packages published in the past."""
-    clock = TestClock(PAST)
+    clock = FixedClock(PAST)
     repository = open_feed(storage, FeedConfig(clock=clock)).repository
     for package_id in ("Acme.Web", "Tools"):
         for text in VERSIONS:

@@ -15,8 +15,9 @@ from feed.retention.policy import Rules
 from feed.retention.store import RetentionStore
 from feed.services import open_feed
 from packer.model.conventions import OverwriteMode
-from tests.feed.retention.conftest import TestClock, assert_servable, push, versions_of
+from tests.feed.retention.conftest import START, assert_servable, push, versions_of
 from tests.feed.retention.hooks import HookedStorage, Killed
+from tests.helpers.clock import FixedClock
 
 
 def fill(repository, folder, clock, package_id="Acme.Web", texts=None):
@@ -196,7 +197,7 @@ def test_a_version_overwritten_after_the_plan_is_not_deleted(storage, clock, tmp
 def test_versions_pushed_after_the_run_started_are_never_deleted(storage, clock, tmp_path):
     hooked = HookedStorage(storage)
     repository = open_feed(hooked, FeedConfig(clock=clock)).repository
-    later = TestClock(clock.now)
+    later = FixedClock(clock.now)
     pusher = open_feed(storage, FeedConfig(clock=later)).repository
     fill(repository, tmp_path, clock)
     later.now = clock.now + timedelta(seconds=1)
@@ -223,7 +224,7 @@ def test_retention_while_20_pushes_arrive(storage, clock, tmp_path):
     repository = open_feed(storage, FeedConfig(clock=clock)).repository
     old = [f"1.0.{n}" for n in range(10)]
     fill(repository, tmp_path, clock, texts=old)
-    later = TestClock(clock.now + timedelta(seconds=1))
+    later = FixedClock(clock.now + timedelta(seconds=1))
     pushers = [open_feed(storage, FeedConfig(clock=later)).repository for _ in range(4)]
     new = [f"2.0.{n}" for n in range(20)]
     errors: list[BaseException] = []
@@ -254,7 +255,7 @@ def test_retention_while_20_pushes_arrive(storage, clock, tmp_path):
 
 def test_a_job_killed_at_any_point_leaves_every_shown_version_servable(storage, tmp_path):
     """Kill the job before each of its storage calls in turn; then a rerun finishes the work."""
-    clock = TestClock()
+    clock = FixedClock(START)
     setup = open_feed(storage, FeedConfig(clock=clock)).repository
     texts = ["1.0.0", "1.1.0", "1.2.0", "1.3.0"]
     fill(setup, tmp_path, clock, "Acme.Web", texts)

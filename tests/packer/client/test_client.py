@@ -7,8 +7,6 @@ injected read timeout against a proxy that holds the answer until the test ends)
 from __future__ import annotations
 
 import hashlib
-import random
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,27 +17,7 @@ from packer.client.transfer import CHUNK, MultipartBody, file_sha256
 from packer.model.errors import BadInput, InvalidRange, OperationFailed
 from tests.helpers.faulty_proxy import Fault, faulty_proxy
 from tests.helpers.feed_server import running_feed
-
-ADMIN_KEY = "admin-key-for-tests"
-
-
-def make_package(folder: Path, name: str, payload: bytes = b"hello", size: int = 0) -> Path:
-    """Write a real zip package; `size` adds that many incompressible bytes (stored)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("app.txt", payload)
-        archive.writestr("Deploy.sh", "#!/bin/sh\necho deployed\n")
-        if size:
-            data = random.Random(name).randbytes(size)
-            archive.writestr("blob.bin", data, compress_type=zipfile.ZIP_STORED)
-    return path
-
-
-@pytest.fixture
-def feed(tmp_path: Path) -> Iterator:
-    with running_feed(tmp_path / "feed", api_keys=[ADMIN_KEY]) as server:
-        yield server
+from tests.packer.client.conftest import ADMIN_KEY, make_package
 
 
 @pytest.fixture

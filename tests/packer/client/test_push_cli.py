@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,44 +12,9 @@ from click.testing import CliRunner, Result
 from packer.cli import main
 from packer.client.feed import FeedClient
 from packer.client.transfer import file_sha256
+from tests.feed.packages import NUSPEC, make_nupkg
 from tests.helpers.feed_server import running_feed
-from tests.packer.client.test_client import ADMIN_KEY, make_package
-
-NUSPEC = """<?xml version="1.0" encoding="utf-8"?>
-<package xmlns="http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd">
-  <metadata>
-    <id>{id}</id>
-    <version>{version}</version>
-    <authors>tests</authors>
-    <description>A package from a NuGet folder feed.</description>
-  </metadata>
-</package>
-"""
-CONTENT_TYPES = """<?xml version="1.0" encoding="utf-8"?>
-<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">
-  <Default Extension="nuspec" ContentType="application/octet" />
-  <Default Extension="txt" ContentType="application/octet" />
-  <Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml" />
-</Types>
-"""
-
-
-def make_nupkg(path: Path, package_id: str, version: str) -> Path:
-    """A minimal real nupkg: nuspec at the root, content types, one content file."""
-    import zipfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(f"{package_id}.nuspec", NUSPEC.format(id=package_id, version=version))
-        archive.writestr("[Content_Types].xml", CONTENT_TYPES)
-        archive.writestr("content/readme.txt", "hello from nuget\n")
-    return path
-
-
-@pytest.fixture
-def feed(tmp_path: Path) -> Iterator:
-    with running_feed(tmp_path / "feed", api_keys=[ADMIN_KEY]) as server:
-        yield server
+from tests.packer.client.conftest import ADMIN_KEY, make_package
 
 
 def octopack(*args: str, env: dict[str, str] | None = None) -> Result:
@@ -226,8 +190,9 @@ def mixed_folder(root: Path) -> Path:
     """An Octopus-style folder and a NuGet folder feed, with bad packages mixed in."""
     make_package(root / "Hello.App", "Hello.App.1.0.0.zip")
     make_package(root / "Hello.App", "Hello.App.1.1.0.zip")
+    (root / "hello.nuget" / "1.0.0").mkdir(parents=True)
     nuget = make_nupkg(
-        root / "hello.nuget" / "1.0.0" / "hello.nuget.1.0.0.nupkg", "Hello.NuGet", "1.0.0"
+        root / "hello.nuget" / "1.0.0", "hello.nuget.1.0.0.nupkg", "Hello.NuGet", "1.0.0"
     )
     (nuget.parent / "hello.nuget.1.0.0.nupkg.sha512").write_text("not a package")
     (nuget.parent / "hello.nuget.nuspec").write_text(

@@ -1,60 +1,20 @@
-"""Fixtures for NuGet tests: a feed on both backends, a fixed clock, packages, key helpers."""
+"""Fixtures for NuGet tests: real nupkgs and pushes as NuGet clients send them.
+
+Backends, the clock and the feed come from tests/feed/conftest.py.
+"""
 
 from __future__ import annotations
 
 import http.client
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from storage import open_storage
 from tests.feed.http.nuget.packages import make_package
-from tests.helpers.feed_fixtures import (  # noqa: F401 (fixtures: clock, feed, disk_feed)
-    clock_fixture,
-    disk_feed_fixture,
-    feed_fixture,
-)
 from tests.helpers.feed_server import ADMIN_KEY, RunningFeed
-from tests.helpers.moto_server import create_bucket, moto_s3_endpoint
-
-
-@dataclass
-class Backend:
-    """One fresh storage for a test."""
-
-    name: str
-    storage: Any
-
-
-@pytest.fixture(scope="session")
-def nuget_s3() -> Iterator[tuple[str, str]]:
-    """One moto S3 server and bucket for the NuGet tests, stopped at the end."""
-    with moto_s3_endpoint() as endpoint:
-        yield endpoint, create_bucket(endpoint)
-
-
-@pytest.fixture(params=["disk", "s3"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    """A fresh disk directory, then a fresh prefix of the S3 bucket."""
-    if request.param == "disk":
-        return Backend("disk", open_storage(str(tmp_path / "store")))
-    from storage.s3 import S3Storage
-
-    endpoint, bucket = request.getfixturevalue("nuget_s3")
-    return Backend("s3", S3Storage(bucket, f"nuget-{uuid.uuid4().hex[:12]}", endpoint_url=endpoint))
-
-
-@pytest.fixture
-def disk_backend(tmp_path: Path) -> Backend:
-    """A fresh disk storage, for tests where the backend does not matter."""
-    return Backend("disk", open_storage(str(tmp_path / "store")))
-
 
 Packer = Callable[..., Path]
 

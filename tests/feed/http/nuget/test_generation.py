@@ -11,7 +11,8 @@ from feed.core.repository import GENERATION_KEY, Repository
 from feed.http.nuget.common import CACHE_ENTRIES, CACHE_MAX_BYTES, CACHE_MAX_SECONDS, ResponseCache
 from packer.archive.validator import Limits
 from packer.model.conventions import OverwriteMode
-from tests.feed.http.nuget.conftest import Backend, Packer, v3_push
+from tests.feed.http.nuget.conftest import Packer, v3_push
+from tests.helpers.backends import Backend
 from tests.helpers.feed_server import ADMIN_KEY, running_feed
 
 

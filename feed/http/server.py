@@ -7,6 +7,7 @@ cross a fork). gthread workers keep heartbeating while a thread streams a long u
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import tempfile
 import time
@@ -79,13 +80,30 @@ def announce_initial_key(config: FeedConfig, storage: Storage) -> str | None:
     return plain
 
 
-def run(config: FeedConfig) -> None:
-    """Serve until stopped: print the key on a first start, the listening line, then run."""
-    storage = open_storage(config.storage)
+def run(
+    config: FeedConfig, storage: Storage | None = None, listener: socket.socket | None = None
+) -> None:
+    """Serve until stopped: print the key on a first start, then run; say "listening" when ready.
+
+    `listener` is a socket the caller already bound (so a taken port is found before any
+    key is made); without one gunicorn binds `config.host:config.port` itself.
+    """
+    storage = storage if storage is not None else open_storage(config.storage)
     sweep_leftovers(config, storage)
     announce_initial_key(config, storage)
+    bind = f"fd://{listener.fileno()}" if listener else f"{config.host}:{config.port}"
+
+    def when_ready(server: Any) -> None:
+        print(
+            f"octopack feed listening on http://{config.host}:{config.port}, "
+            f"storing in {storage_label(config.storage)}",
+            file=sys.stderr,
+            flush=True,
+        )
+
     options = {
-        "bind": f"{config.host}:{config.port}",
+        "bind": bind,
+        "when_ready": when_ready,
         "workers": max(1, config.workers),
         "worker_class": "gthread",
         "threads": THREADS_PER_WORKER,
@@ -96,10 +114,4 @@ def run(config: FeedConfig) -> None:
         "loglevel": "warning",
         "proc_name": "octopack-feed",
     }
-    print(
-        f"octopack feed listening on http://{config.host}:{config.port}, "
-        f"storing in {storage_label(config.storage)}",
-        file=sys.stderr,
-        flush=True,
-    )
     FeedApplication(config, options).run()

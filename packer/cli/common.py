@@ -26,7 +26,9 @@ def admin_target_options(storage_help: str) -> Callable[[Any], Any]:
     """--storage, --server and --api-key: a feed's storage directly, or its admin API."""
 
     def decorate(func: Any) -> Any:
-        func = click.option("--storage", metavar="PATH|s3://bucket/prefix", help=storage_help)(func)
+        from packer.cli.storage_option import storage_option
+
+        func = storage_option(storage_help)(func)
         func = click.option(
             "--server",
             envvar="OCTOPACK_SERVER",

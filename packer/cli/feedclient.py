@@ -13,6 +13,12 @@ from typing import Any
 import click
 
 from packer.cli.common import output_format_option, print_json, report_errors
+from packer.cli.storage_option import (
+    check_reachable,
+    open_feed_storage,
+    storage_failures,
+    storage_option,
+)
 from packer.client.feed import FeedClient, PushResult, check_local_package, overwrite_mode_param
 from packer.model.errors import BadInput, PackerError
 from packer.model.identity import EXTENSIONS, validate_id
@@ -220,14 +226,17 @@ def _import_to_storage(packages: list[Path], location: str, mode: str) -> list[P
     from feed.core.repository import OverwriteMode
     from feed.http.app import repository_for
 
-    repository = repository_for(config_from_env(storage=location))
+    storage = open_feed_storage(location)
+    check_reachable(storage, location)
+    repository = repository_for(config_from_env(storage=location), storage)
     wanted = OverwriteMode.parse(mode)
     results = []
     for path in packages:
         try:
             name = upload_name(path)
             package_id, version, _ = check_local_package(path, name)
-            outcome = repository.add_package(path, name, wanted)
+            with storage_failures(location):
+                outcome = repository.add_package(path, name, wanted)
         except BadInput as error:
             results.append(PushResult(str(path), "", "", "error", str(error)))
             continue
@@ -246,7 +255,7 @@ def _import_to_storage(packages: list[Path], location: str, mode: str) -> list[P
 @server_option
 @api_key_option
 @space_option
-@click.option("--storage", metavar="LOCATION", help="Add straight to a feed's storage instead.")
+@storage_option("Add straight to a feed's storage instead.")
 @overwrite_option("ignore-if-exists")
 @network_options
 @output_format_option

@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import errno
+import socket
+
 import click
 
 from packer.cli.common import admin_target_options, output_format_option, print_json, report_errors
-from packer.model.errors import BadInput
+from packer.cli.storage_option import (
+    check_reachable,
+    open_feed_storage,
+    storage_calls,
+    storage_failures,
+    storage_option,
+)
+from packer.model.errors import BadInput, OperationFailed
 
 SCOPES = ("read", "push", "admin")
 
 
 @click.command("serve")
 @click.option("--host", default=None, help="Address to bind (or OCTOPACK_HOST) [127.0.0.1].")
-@click.option("--port", type=int, default=None, help="Port (or OCTOPACK_PORT) [8080].")
 @click.option(
-    "--storage",
-    metavar="PATH|s3://bucket/prefix",
+    "--port",
+    type=click.IntRange(1, 65535),
     default=None,
-    help="Where packages live (or OCTOPACK_STORAGE) [./data].",
+    help="Port (or OCTOPACK_PORT) [8080].",
 )
+@storage_option("Where packages live (or OCTOPACK_STORAGE) [./data].", default=None)
 @click.option(
     "--api-key",
     "--apiKey",
@@ -105,7 +115,32 @@ def serve_command(
         trust_proxy=trust_proxy,
         nuget_delete=nuget_delete,
     )
-    run(config)
+    if not 1 <= config.port <= 65535:
+        raise BadInput(f"port {config.port} is not a TCP port (1-65535)")
+    listener = _listen(config.host, config.port)
+    try:
+        store = open_feed_storage(config.storage)
+        check_reachable(store, config.storage)
+    except BaseException:
+        listener.close()
+        raise
+    with storage_failures(config.storage):
+        run(config, store, listener)  # gunicorn owns the listening socket from here
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the feed's port first, so a taken port stops the start before any key is made."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise OperationFailed(
+                f"port {port} is in use on {host}: stop what holds it or pick another --port"
+            ) from None
+        if error.errno == errno.EACCES:
+            raise OperationFailed(f"not allowed to listen on port {port} on {host}") from None
+        raise BadInput(f"cannot listen on {host}:{port}: {error}") from None
 
 
 @click.group("keys")
@@ -125,20 +160,20 @@ class _Direct:
 
     def __init__(self, location: str) -> None:
         from feed.core.keys import KeyStore
-        from storage import StorageError, open_storage
 
-        try:
-            self.keys = KeyStore(open_storage(location))
-        except (StorageError, ValueError) as error:
-            raise BadInput(f"cannot open storage {location!r}: {error}") from None
+        self.keys = KeyStore(open_feed_storage(location))
+        self.location = location
 
+    @storage_calls
     def create(self, scope: str, name: str | None) -> dict[str, str]:
         key, plain = self.keys.create(scope, name)
         return {**key.public(), "key": plain}
 
+    @storage_calls
     def list(self) -> list[dict[str, str]]:
         return [k.public() for k in self.keys.list()]
 
+    @storage_calls
     def revoke(self, name: str) -> dict[str, str]:
         return self.keys.revoke(name).public()
 

@@ -16,7 +16,7 @@ from feed.core.uploads import HashingSpool, UploadFormParser
 from feed.http import octopus
 from feed.http.admin import keys as keys_api
 from feed.http.admin import retention as retention_api
-from feed.http.context import EXTENSION, FeedServices
+from feed.http.context import EXTENSION, FeedServices, presented_key
 from feed.http.nuget import v2 as nuget_v2
 from feed.http.nuget import v3 as nuget_v3
 from packer.archive.validator import Limits
@@ -105,7 +105,8 @@ def handle_error(error: Exception) -> tuple[Response, int, dict[str, str]]:
         elif status >= 500:
             message = "internal error in the feed; see its log"
             log.exception("unhandled error on %s %s", request.method, request.path)
-    if isinstance(error, Unauthorized):
+    if isinstance(error, Unauthorized) and presented_key() is None:
+        # a challenge only when nothing was sent: a client that sent a key gets our message
         headers["WWW-Authenticate"] = 'Basic realm="octopack"'
     _drain_body(status)
     return jsonify({"ErrorMessage": message, "Errors": [message]}), status, headers

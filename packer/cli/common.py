@@ -48,17 +48,35 @@ def admin_target_options(storage_help: str) -> Callable[[Any], Any]:
 
 
 def report_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a PackerError into a one-line message on stderr and its exit code (2 or 1)."""
+    """Turn a PackerError into a one-line message on stderr and its exit code (2 or 1).
+
+    With --output-format json the same error is also one JSON document on stdout,
+    `{"error": "...", "exit_code": N}`, so a pipeline reading stdout always gets JSON.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except PackerError as error:
+            code = _exit_code(error)
             click.echo(f"error: {error}", err=True)
-            sys.exit(error.exit_code)
+            if kwargs.get("output_format") == "json" and not getattr(error, "json_shown", False):
+                print_json({"error": str(error), "exit_code": code})
+            sys.exit(code)
 
     return wrapper
+
+
+def shown_as_json(error: PackerError) -> PackerError:
+    """Mark an error whose command already printed its JSON document (report_errors adds none)."""
+    error.json_shown = True  # type: ignore[attr-defined]
+    return error
+
+
+def _exit_code(error: PackerError) -> int:
+    """The exit code for an error (2 bad usage or local input, 1 refused or failed)."""
+    return error.exit_code
 
 
 def print_json(document: Any) -> None:

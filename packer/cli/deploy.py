@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from packer.cli.common import output_format_option, print_json, report_errors
+from packer.cli.common import output_format_option, print_json, report_errors, shown_as_json
 from packer.model.errors import BadInput, OperationFailed, UnsafeArchive
 
 
@@ -125,6 +125,7 @@ def deploy_command(
         if output_format == "json":  # a pipeline still gets one document saying what happened
             status = "refused" if isinstance(error, UnsafeArchive) else "failed"
             print_json(_failure_document(package_id, version, environment, status, str(error)))
+            raise shown_as_json(error) from None
         raise
     if output_format == "json":
         print_json(outcome.to_json())
@@ -133,10 +134,11 @@ def deploy_command(
         for item in outcome.deleted:
             click.echo(f"retention deleted {item['version']} ({item['directory']})")
     if outcome.status != "success":
-        raise OperationFailed(
+        failed = OperationFailed(
             f"deploy of {outcome.id} {outcome.version} failed: {outcome.message}; "
             f"the release stays in {outcome.directory} for inspection"
         )
+        raise shown_as_json(failed) if output_format == "json" else failed
 
 
 def _failure_document(

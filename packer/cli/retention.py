@@ -24,20 +24,29 @@ target_options = admin_target_options("Work on this feed storage directly (no se
 
 
 def rule_options(func: Any) -> Any:
-    """Add the four retention rules as options."""
+    """Add the four retention rules as options; each metavar is the letter its help uses."""
     count = click.IntRange(min=0)
-    for name, text in reversed(
+    for name, metavar, text in reversed(
         [
-            ("--keep-last", "Keep the newest N stable versions."),
-            ("--keep-prerelease", "Keep the newest M prerelease versions (per group, see below)."),
+            ("--keep-last", "N", "Keep the newest N stable versions."),
+            (
+                "--keep-prerelease",
+                "M",
+                "Keep the newest M prerelease versions (per group, see below).",
+            ),
             (
                 "--prerelease-group-labels",
+                "K",
                 "Count prereleases per group of their first K labels (beta vs feature-x).",
             ),
-            ("--keep-days", "Keep everything published in the last D days; absent counts are 0."),
+            (
+                "--keep-days",
+                "D",
+                "Keep everything published in the last D days; absent counts are 0.",
+            ),
         ]
     ):
-        func = click.option(name, type=count, default=None, metavar="N", help=text)(func)
+        func = click.option(name, type=count, default=None, metavar=metavar, help=text)(func)
     return func
 
 

@@ -6,6 +6,7 @@ cross a fork). gthread workers keep heartbeating while a thread streams a long u
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sys
@@ -80,6 +81,22 @@ def announce_initial_key(config: FeedConfig, storage: Storage) -> str | None:
     return plain
 
 
+def configure_logging() -> None:
+    """Send the feed's own INFO lines (scheduled retention summaries) to stderr, the serve log."""
+    logger = logging.getLogger("feed")
+    if any(getattr(h, "octopack", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.octopack = True  # type: ignore[attr-defined]
+    handler.setFormatter(
+        logging.Formatter(
+            "[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s", "%Y-%m-%d %H:%M:%S %z"
+        )
+    )
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def run(
     config: FeedConfig, storage: Storage | None = None, listener: socket.socket | None = None
 ) -> None:
@@ -88,6 +105,7 @@ def run(
     `listener` is a socket the caller already bound (so a taken port is found before any
     key is made); without one gunicorn binds `config.host:config.port` itself.
     """
+    configure_logging()
     storage = storage if storage is not None else open_storage(config.storage)
     sweep_leftovers(config, storage)
     announce_initial_key(config, storage)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sys
@@ -103,8 +104,19 @@ def _progress(label: str, size: int) -> Iterator[Callable[[int, int | None], Non
         yield update
 
 
+HTTP_OVERWRITE_HINT = "overwriteMode=OverwriteExisting"
+CLI_OVERWRITE_HINT = "--overwrite-mode overwrite-existing"
+
+
+def in_cli_words(result: PushResult) -> PushResult:
+    """Say the feed's overwrite hint as the command line spells it."""
+    message = result.message.replace(HTTP_OVERWRITE_HINT, CLI_OVERWRITE_HINT)
+    return dataclasses.replace(result, message=message)
+
+
 def _report(results: list[PushResult], output_format: str) -> None:
     """Print the results (json document or one line each) and exit 1 unless all are ok."""
+    results = [in_cli_words(result) for result in results]
     if output_format == "json":
         print_json({"results": [result.to_json() for result in results]})
     else:

@@ -40,7 +40,9 @@ def describe_upload(
     except PackageRefused:
         raise
     except PackerError as error:
-        raise PackageRefused(f"package {filename!r} refused: {error}") from error
+        # the archive reader names the file it read: the client's name, not our spool's
+        reason = str(error).replace(upload.path.name, filename)
+        raise PackageRefused(f"package {filename!r} refused: {reason}") from error
     return new_record(package_id, version, fmt, extension, upload, meta, published)
 
 

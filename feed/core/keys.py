@@ -144,6 +144,10 @@ class KeyStore:
         return plain
 
 
+class UnknownApiKey(Unauthorized):
+    """A key was sent but the feed does not know it (mistyped or revoked)."""
+
+
 def authorize(keys: KeyStore, presented: str | None, needed: str, private: bool) -> ApiKey | None:
     """Check a request's key for an operation; anonymous reads pass unless the feed is private."""
     if needed == "read" and not private:
@@ -155,7 +159,7 @@ def authorize(keys: KeyStore, presented: str | None, needed: str, private: bool)
         )
     key = keys.lookup(presented)
     if key is None:
-        raise Unauthorized("the API key is not known to this feed (mistyped or revoked)")
+        raise UnknownApiKey("the API key is not known to this feed (mistyped or revoked)")
     if not key.allows(needed):
         raise Forbidden(f"API key {key.name!r} has scope {key.scope}; this needs {needed}")
     return key

@@ -299,7 +299,7 @@ def _keep_or_refuse(
         )
     raise PackageConflict(
         f"{winner.id} {winner.version} already exists; push a new version or use "
-        "overwriteMode=OverwriteExisting"
+        f"overwriteMode={OverwriteMode.OVERWRITE_EXISTING.value}"
     )
 
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from flask import current_app, request
 
-from feed.core.errors import BadRequest
-from feed.core.keys import ApiKey, authorize
+from feed.core.errors import BadRequest, Forbidden
+from feed.core.keys import ApiKey, UnknownApiKey, authorize
 from feed.services import FeedServices
 
 EXTENSION = "octopack"
@@ -61,7 +61,13 @@ def presented_key() -> str | None:
 def require(scope: str) -> ApiKey | None:
     """Check the request's key against a scope (read passes anonymously on a public feed)."""
     feed = services()
-    return authorize(feed.keys, presented_key(), scope, feed.config.private)
+    try:
+        return authorize(feed.keys, presented_key(), scope, feed.config.private)
+    except UnknownApiKey as error:
+        if request.headers.get("X-NuGet-ApiKey"):
+            # NuGet clients answer a 401 by asking for a user name and never show our words
+            raise Forbidden(str(error)) from None
+        raise
 
 
 def arg_bool(name: str, default: bool = False) -> bool:

@@ -19,6 +19,7 @@ from feed.core.errors import (
     Unauthorized,
 )
 from feed.core.uploads import too_large
+from feed.http.context import presented_key
 from feed.http.uploads import MULTIPART_SLACK
 from packer.model.errors import PackerError
 
@@ -65,7 +66,8 @@ def handle_error(error: Exception) -> tuple[Response, int, dict[str, str]]:
         elif status >= 500:
             message = "internal error in the feed; see its log"
             log.exception("unhandled error on %s %s", request.method, request.path)
-    if isinstance(error, Unauthorized):
+    if isinstance(error, Unauthorized) and presented_key() is None:
+        # a challenge only when nothing was sent: a client that sent a key gets our message
         headers["WWW-Authenticate"] = 'Basic realm="octopack"'
     _drain_body(status)
     return jsonify({"ErrorMessage": message, "Errors": [message]}), status, headers

@@ -7,7 +7,9 @@ workers keep heartbeating while a thread streams a long upload.
 
 from __future__ import annotations
 
+import logging
 import os
+import socket
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -57,10 +59,42 @@ def announce_initial_key(keys: KeyStore) -> str | None:
     return plain
 
 
-def run(config: FeedConfig, app_factory: AppFactory) -> None:
-    """Serve until stopped: print the listening line, then run the workers."""
+def configure_logging() -> None:
+    """Send the feed's own INFO lines (scheduled retention summaries) to stderr, the serve log."""
+    logger = logging.getLogger("feed")
+    if any(getattr(h, "octopack", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.octopack = True  # type: ignore[attr-defined]
+    handler.setFormatter(
+        logging.Formatter(
+            "[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s", "%Y-%m-%d %H:%M:%S %z"
+        )
+    )
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
+def run(config: FeedConfig, app_factory: AppFactory, listener: socket.socket | None = None) -> None:
+    """Serve until stopped; say "listening" once gunicorn is ready.
+
+    `listener` is a socket the caller already bound (so a taken port is found before any
+    key is made); without one gunicorn binds `config.host:config.port` itself.
+    """
+    configure_logging()
+    bind = f"fd://{listener.fileno()}" if listener else f"{config.host}:{config.port}"
+
+    def when_ready(server: Any) -> None:
+        print(
+            f"octopack feed listening on http://{config.host}:{config.port}, "
+            f"storing in {storage_label(config.storage)}",
+            file=sys.stderr,
+            flush=True,
+        )
+
     options = {
-        "bind": f"{config.host}:{config.port}",
+        "bind": bind,
+        "when_ready": when_ready,
         "workers": max(1, config.workers),
         "worker_class": "gthread",
         "threads": THREADS_PER_WORKER,
@@ -71,10 +105,4 @@ def run(config: FeedConfig, app_factory: AppFactory) -> None:
         "loglevel": "warning",
         "proc_name": "octopack-feed",
     }
-    print(
-        f"octopack feed listening on http://{config.host}:{config.port}, "
-        f"storing in {storage_label(config.storage)}",
-        file=sys.stderr,
-        flush=True,
-    )
     FeedApplication(app_factory, options).run()

@@ -27,6 +27,7 @@ class RuleSpec:
     """One retention rule: its JSON key (and `Rules` field) and what it does, in CLI words."""
 
     name: str
+    metavar: str  # the letter the help text uses
     help: str
 
     @property
@@ -37,13 +38,18 @@ class RuleSpec:
 
 # The one table of retention rules: the CLI's options, the API's keys and `Rules` follow it.
 RULES = (
-    RuleSpec("keep_last", "Keep the newest N stable versions."),
-    RuleSpec("keep_prerelease", "Keep the newest M prerelease versions (per group, see below)."),
+    RuleSpec("keep_last", "N", "Keep the newest N stable versions."),
+    RuleSpec(
+        "keep_prerelease", "M", "Keep the newest M prerelease versions (per group, see below)."
+    ),
     RuleSpec(
         "prerelease_group_labels",
+        "K",
         "Count prereleases per group of their first K labels (beta vs feature-x).",
     ),
-    RuleSpec("keep_days", "Keep everything published in the last D days; absent counts are 0."),
+    RuleSpec(
+        "keep_days", "D", "Keep everything published in the last D days; absent counts are 0."
+    ),
 )
 RULE_NAMES = tuple(rule.name for rule in RULES)
 

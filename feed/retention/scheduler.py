@@ -19,6 +19,15 @@ from feed.retention.store import RetentionStore
 log = logging.getLogger(__name__)
 
 
+def summary_line(report: RetentionReport, owner: str) -> str:
+    """One line for the serve log: which job ran and what it did."""
+    deleted = len(report.deleted)
+    return (
+        f"scheduled retention job {report.job} ({owner}): deleted {deleted}, "
+        f"kept {len(report.decisions) - deleted} of {len(report.decisions)} versions"
+    )
+
+
 class RetentionScheduler:
     """Run retention with the stored policy every `interval`, one feed process at a time."""
 
@@ -66,4 +75,4 @@ class RetentionScheduler:
                 log.exception("scheduled retention failed")
                 continue
             if report is not None:
-                log.info("retention job %s deleted %d versions", report.job, len(report.deleted))
+                log.info("%s", summary_line(report, self.owner))

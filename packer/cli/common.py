@@ -48,7 +48,9 @@ def admin_target_options(storage_help: str) -> Callable[[Any], Any]:
     """--storage, --server and --api-key: a feed's storage directly, or its admin API."""
 
     def decorate(func: Any) -> Any:
-        func = click.option("--storage", metavar="PATH|s3://bucket/prefix", help=storage_help)(func)
+        from packer.cli.storage_option import storage_option
+
+        func = storage_option(storage_help)(func)
         func = server_option(func)
         return api_key_option("An admin key for --server")(func)
 
@@ -95,6 +97,8 @@ def report_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn a PackerError into a one-line message on stderr and its exit code (2 or 1).
 
     A command that needs an extra which is not installed exits 2 naming that extra.
+    With --output-format json the same error is also one JSON document on stdout,
+    `{"error": "...", "exit_code": N}`, so a pipeline reading stdout always gets JSON.
     """
 
     @functools.wraps(func)
@@ -102,16 +106,27 @@ def report_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except PackerError as error:
+            code = exit_code_for(error)
             click.echo(f"error: {error}", err=True)
-            sys.exit(exit_code_for(error))
+            if kwargs.get("output_format") == "json" and not getattr(error, "json_shown", False):
+                print_json({"error": str(error), "exit_code": code})
+            sys.exit(code)
         except ImportError as error:
             hint = missing_extra(error)
             if hint is None:
                 raise
             click.echo(f"error: {hint}", err=True)
-            sys.exit(2)
+            if kwargs.get("output_format") == "json":
+                print_json({"error": hint, "exit_code": BAD_INPUT_EXIT})
+            sys.exit(BAD_INPUT_EXIT)
 
     return wrapper
+
+
+def shown_as_json(error: PackerError) -> PackerError:
+    """Mark an error whose command already printed its JSON document (report_errors adds none)."""
+    error.json_shown = True  # type: ignore[attr-defined]
+    return error
 
 
 def print_json(document: Any) -> None:

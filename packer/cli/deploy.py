@@ -15,6 +15,7 @@ from packer.cli.common import (
     print_json,
     report_errors,
     server_option,
+    shown_as_json,
     space_option,
 )
 from packer.model.conventions import DeployReport, DeployStatus
@@ -137,6 +138,7 @@ def deploy_command(
                 package_id, version, environment, None, status, message=str(error)
             )
             print_json(report.to_json())
+            raise shown_as_json(error) from None
         raise
     if output_format == "json":
         print_json(outcome.to_json())
@@ -145,10 +147,11 @@ def deploy_command(
         for item in outcome.deleted:
             click.echo(f"retention deleted {item['version']} ({item['directory']})")
     if outcome.status != DeployStatus.SUCCESS:
-        raise OperationFailed(
+        failed = OperationFailed(
             f"deploy of {outcome.id} {outcome.version} failed: {outcome.message}; "
             f"the release stays in {outcome.directory} for inspection"
         )
+        raise shown_as_json(failed) if output_format == "json" else failed
 
 
 def _report_cleanup(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sys
@@ -21,6 +22,7 @@ from packer.cli.common import (
     server_option,
     space_option,
 )
+from packer.cli.storage_option import storage_failures, storage_option
 from packer.client.feed import FeedClient
 from packer.client.results import PushReport, check_local_package
 from packer.model.conventions import OverwriteMode, PushStatus
@@ -94,8 +96,19 @@ def _progress(label: str, size: int) -> Iterator[Callable[[int, int | None], Non
         yield update
 
 
+HTTP_OVERWRITE_HINT = f"overwriteMode={OverwriteMode.OVERWRITE_EXISTING.value}"
+CLI_OVERWRITE_HINT = f"--overwrite-mode {OverwriteMode.OVERWRITE_EXISTING.cli_name}"
+
+
+def in_cli_words(result: PushReport) -> PushReport:
+    """Say the feed's overwrite hint as the command line spells it."""
+    message = result.message.replace(HTTP_OVERWRITE_HINT, CLI_OVERWRITE_HINT)
+    return dataclasses.replace(result, message=message)
+
+
 def _report(results: list[PushReport], output_format: str) -> None:
     """Print the results (json document or one line each) and exit 1 unless all are ok."""
+    results = [in_cli_words(result) for result in results]
     if output_format == "json":
         print_json({"results": [result.to_json() for result in results]})
     else:
@@ -229,7 +242,8 @@ def _import_to_storage(
         try:
             name = upload_name(path)
             package_id, version, _ = check_local_package(path, name)
-            outcome = repository.add_package(path, name, mode)
+            with storage_failures(location):
+                outcome = repository.add_package(path, name, mode)
         except BadInput as error:
             results.append(PushReport(str(path), "", "", PushStatus.ERROR, str(error)))
             continue
@@ -249,7 +263,7 @@ def _import_to_storage(
 @server_option
 @feed_key_option
 @space_option
-@click.option("--storage", metavar="LOCATION", help="Add straight to a feed's storage instead.")
+@storage_option("Add straight to a feed's storage instead.")
 @overwrite_option("ignore-if-exists")
 @network_options
 @output_format_option

@@ -8,22 +8,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from packer.model.errors import BadInput
-
 if TYPE_CHECKING:
     from feed.core.config import FeedConfig
     from feed.services import FeedServices
     from storage import Storage
 
 
-def open_location(location: str) -> Storage:
-    """Open a storage location (a path or s3://bucket/prefix); BadInput when it cannot be."""
-    from storage import StorageError, open_storage
+def feed_storage(location: str) -> Storage:
+    """Open a storage location and list one key, so a bad location fails before any work."""
+    from packer.cli.storage_option import check_reachable, open_feed_storage
 
-    try:
-        return open_storage(location)
-    except (StorageError, ValueError) as error:
-        raise BadInput(f"cannot open storage {location!r}: {error}") from None
+    storage = open_feed_storage(location)
+    check_reachable(storage, location)
+    return storage
 
 
 def feed_at(location: str, config: FeedConfig | None = None) -> FeedServices:
@@ -32,7 +29,7 @@ def feed_at(location: str, config: FeedConfig | None = None) -> FeedServices:
     from feed.services import open_feed
 
     config = config if config is not None else config_from_env(storage=location)
-    return open_feed(open_location(location), config)
+    return open_feed(feed_storage(location), config)
 
 
 def feed_app(config: FeedConfig) -> Any:

@@ -7,16 +7,15 @@ code in `feed.retention.job`, so they give the same results.
 
 from __future__ import annotations
 
-import functools
 import socket
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 import click
 
 from packer.cli.common import admin_target_options, output_format_option, print_json, report_errors
-from packer.model.errors import BadInput, OperationFailed
+from packer.cli.storage_option import storage_calls
+from packer.model.errors import BadInput
 
 target_options = admin_target_options("Work on this feed storage directly (no server needed).")
 
@@ -27,25 +26,10 @@ def rule_options(func: Any) -> Any:
 
     count = click.IntRange(min=0)
     for rule in reversed(RULES):
-        func = click.option(rule.option, type=count, default=None, metavar="N", help=rule.help)(
-            func
-        )
+        func = click.option(
+            rule.option, type=count, default=None, metavar=rule.metavar, help=rule.help
+        )(func)
     return func
-
-
-def _storage_failures(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Report a storage failure (unreachable bucket, unreadable disk) as exit 1 with its words."""
-
-    @functools.wraps(method)
-    def wrapper(self: _Direct, *args: Any) -> Any:
-        from storage import StorageError
-
-        try:
-            return method(self, *args)
-        except StorageError as error:
-            raise OperationFailed(f"storage {self.location!r} failed: {error}") from None
-
-    return wrapper
 
 
 class _Direct:
@@ -60,7 +44,7 @@ class _Direct:
         self.actor = f"cli on {socket.gethostname()}"
         self.location = location
 
-    @_storage_failures
+    @storage_calls
     def run(self, rules: dict[str, int], package: str | None, dry_run: bool) -> dict[str, Any]:
         from feed.retention.job import run_retention
         from feed.retention.policy import Rules
@@ -75,25 +59,25 @@ class _Direct:
         )
         return report.to_json()
 
-    @_storage_failures
+    @storage_calls
     def show(self) -> dict[str, Any]:
         return {**self.store.policy().to_dict(), "pins": [p.to_json() for p in self.store.pins()]}
 
-    @_storage_failures
+    @storage_calls
     def set(self, package: str | None, rules: dict[str, int]) -> dict[str, Any]:
         from feed.retention.policy import Rules
 
         return self.store.set_policy(package, Rules.from_dict(rules)).to_dict()
 
-    @_storage_failures
+    @storage_calls
     def clear(self, package: str | None) -> dict[str, Any]:
         return self.store.clear_policy(package).to_dict()
 
-    @_storage_failures
+    @storage_calls
     def pin(self, package_id: str, version: str) -> dict[str, str]:
         return self.store.pin(self.repository, package_id, version, self.actor).to_json()
 
-    @_storage_failures
+    @storage_calls
     def unpin(self, package_id: str, version: str) -> dict[str, str]:
         return self.store.unpin(package_id, version).to_json()
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import functools
+import socket
+
 import click
 
 from packer.cli.common import (
@@ -11,20 +15,21 @@ from packer.cli.common import (
     report_errors,
     require_extra,
 )
-from packer.model.errors import BadInput
+from packer.cli.storage_option import storage_calls, storage_failures, storage_option
+from packer.model.errors import BadInput, OperationFailed
 
 SCOPES = ("read", "push", "admin")
 
 
 @click.command("serve")
 @click.option("--host", default=None, help="Address to bind (or OCTOPACK_HOST) [127.0.0.1].")
-@click.option("--port", type=int, default=None, help="Port (or OCTOPACK_PORT) [8080].")
 @click.option(
-    "--storage",
-    metavar="PATH|s3://bucket/prefix",
+    "--port",
+    type=click.IntRange(1, 65535),
     default=None,
-    help="Where packages live (or OCTOPACK_STORAGE) [./data].",
+    help="Port (or OCTOPACK_PORT) [8080].",
 )
+@storage_option("Where packages live (or OCTOPACK_STORAGE) [./data].", default=None)
 @click.option(
     "--api-key",
     "--apiKey",
@@ -93,12 +98,11 @@ def serve_command(
 ) -> None:
     """Run the package feed (Octopus, NuGet v2 and v3 dialects) under gunicorn."""
     require_extra("feed")
-    import functools
 
     from feed.core.config import config_from_env, parse_size
     from feed.http.server import announce_initial_key, run
     from feed.services import open_feed, sweep_leftovers
-    from packer.cli.feedroot import feed_app, open_location
+    from packer.cli.feedroot import feed_app, feed_storage
 
     if workers is not None and workers < 1:
         raise BadInput(f"--workers {workers} must be at least 1")
@@ -116,10 +120,33 @@ def serve_command(
         trust_proxy=trust_proxy,
         nuget_delete=nuget_delete,
     )
-    storage = open_location(config.storage)
-    sweep_leftovers(config, storage)
-    announce_initial_key(open_feed(storage, config).keys)
-    run(config, functools.partial(feed_app, config))
+    if not 1 <= config.port <= 65535:
+        raise BadInput(f"port {config.port} is not a TCP port (1-65535)")
+    listener = _listen(config.host, config.port)
+    try:
+        storage = feed_storage(config.storage)
+    except BaseException:
+        listener.close()
+        raise
+    with storage_failures(config.storage):
+        sweep_leftovers(config, storage)
+        announce_initial_key(open_feed(storage, config).keys)
+    run(config, functools.partial(feed_app, config), listener)  # gunicorn owns the socket now
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the feed's port first, so a taken port stops the start before any key is made."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise OperationFailed(
+                f"port {port} is in use on {host}: stop what holds it or pick another --port"
+            ) from None
+        if error.errno == errno.EACCES:
+            raise OperationFailed(f"not allowed to listen on port {port} on {host}") from None
+        raise BadInput(f"cannot listen on {host}:{port}: {error}") from None
 
 
 @click.group("keys")
@@ -139,17 +166,21 @@ class _Direct:
 
     def __init__(self, location: str) -> None:
         from feed.core.keys import KeyStore
-        from packer.cli.feedroot import open_location
+        from packer.cli.feedroot import feed_storage
 
-        self.keys = KeyStore(open_location(location))
+        self.keys = KeyStore(feed_storage(location))
+        self.location = location
 
+    @storage_calls
     def create(self, scope: str, name: str | None) -> dict[str, str]:
         key, plain = self.keys.create(scope, name)
         return {**key.public(), "key": plain}
 
+    @storage_calls
     def list(self) -> list[dict[str, str]]:
         return [k.public() for k in self.keys.list()]
 
+    @storage_calls
     def revoke(self, name: str) -> dict[str, str]:
         return self.keys.revoke(name).public()
 

@@ -2,6 +2,11 @@
 
 All files are read and checked before any is written, so an unknown name changes nothing.
 Files are rewritten through a temp file and a rename, keeping their mode.
+
+A variable name (as Octopus writes them) starts with a letter or `_` and goes on with
+letters, digits, `_`, `-`, `.`, `:`, `[`, `]` and inner spaces, at most 200 characters;
+spaces just inside the braces are ignored (`#{ Name }`). Anything else between `#{` and
+`}` (`#{...}`, `#{1}`, `#{}`) is not a variable and stays as written.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from pathlib import Path
 from packer.model.errors import OperationFailed
 from packer.target.variables import Variables
 
-_TOKEN = re.compile(rb"#\{([^{}\r\n#]{1,200})\}")
+_TOKEN = re.compile(rb"#\{ *([A-Za-z_](?:[A-Za-z0-9_.:\[\] -]{0,198}[A-Za-z0-9_.:\[\]-])?) *\}")
 
 
 def glob_to_regex(pattern: str) -> re.Pattern[str]:

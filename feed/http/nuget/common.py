@@ -71,6 +71,17 @@ def nuget_records(package_id: str) -> list[PackageRecord]:
     return [r for r in services().repository.list_versions(package_id) if r.format == NUPKG]
 
 
+def not_for_nuget(package_id: str) -> PackageNotFound:
+    """The 404 for an id NuGet cannot see: unknown, or stored only as zip or tar.gz."""
+    formats = sorted({r.format for r in services().repository.list_versions(package_id)})
+    if not formats:
+        return PackageNotFound(f"package {package_id} is not in the feed")
+    return PackageNotFound(
+        f"package {package_id} exists only as {', '.join(formats)}, which NuGet clients cannot "
+        "use (NuGet sees nupkg packages only); fetch it through the Octopus API"
+    )
+
+
 def nuget_record(package_id: str, version: str) -> PackageRecord:
     """Return one nupkg version (listed or not); 404 for unknown or non-nupkg packages."""
     checked_id(package_id)

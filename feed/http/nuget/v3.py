@@ -24,6 +24,7 @@ from feed.http.nuget.common import (
     delete_or_unlist,
     install_cache,
     matches_terms,
+    not_for_nuget,
     nuget_record,
     nuget_records,
     publish,
@@ -65,7 +66,7 @@ def flat_index(package_id: str) -> Response:
     require("read")
     records = nuget_records(package_id)
     if not records:
-        raise PackageNotFound(f"package {package_id} is not in the feed")
+        raise not_for_nuget(package_id)
     return jsonify(docs.flat_versions(records))
 
 
@@ -92,7 +93,10 @@ def _hive_records(hive: str, package_id: str) -> list[PackageRecord]:
     """Return what a hive shows of one id (oldest first); 404 for an unknown hive or id."""
     if hive not in HIVES:
         raise PackageNotFound(f"no registration hive {hive!r}; use one of {', '.join(HIVES)}")
-    records = docs.hive_records(nuget_records(package_id), hive)
+    every = nuget_records(package_id)
+    if not every:
+        raise not_for_nuget(package_id)
+    records = docs.hive_records(every, hive)
     if not records:
         raise PackageNotFound(f"package {package_id} has no registration in {hive}")
     return records

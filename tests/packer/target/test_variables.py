@@ -107,3 +107,32 @@ def test_substitution_never_follows_symlinks_out_of_the_release(tmp_path: Path) 
     (release / "link.conf").symlink_to(outside)
     substitute_files(release, ["*.conf"], Variables.build(["Port=1"]))
     assert outside.read_text() == "#{Port}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["#{...}", "#{}", "#{1st}", "#{ }", "#{a/b}", "#{-x}", "#{Name | Filter}", "#{a\tb}"],
+)
+def test_text_that_is_not_a_variable_name_stays_as_written(tmp_path: Path, text: str) -> None:
+    _tree(tmp_path, {"a.conf": f"# hint: {text} are replaced\nv = #{{Known}}\n"})
+    report = substitute_files(tmp_path, ["*.conf"], Variables.build(["Known=1"]))
+    assert (tmp_path / "a.conf").read_text() == f"# hint: {text} are replaced\nv = 1\n"
+    assert report.missing == {}
+
+
+@pytest.mark.parametrize(
+    ("token", "name"),
+    [
+        ("#{Port}", "Port"),
+        ("#{ Port }", "Port"),
+        ("#{_private}", "_private"),
+        ("#{Db.Host-2}", "Db.Host-2"),
+        ("#{Octopus.Action[Step 1].Output:Value}", "Octopus.Action[Step 1].Output:Value"),
+    ],
+)
+def test_variable_names_follow_the_documented_grammar(
+    tmp_path: Path, token: str, name: str
+) -> None:
+    _tree(tmp_path, {"a.conf": f"v = {token}\n"})
+    substitute_files(tmp_path, ["*.conf"], Variables.build([f"{name}=ok"]))
+    assert (tmp_path / "a.conf").read_text() == "v = ok\n"

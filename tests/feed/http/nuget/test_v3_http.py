@@ -185,7 +185,7 @@ def test_autocomplete(disk_feed: RunningFeed, nupkg: Packer) -> None:
 def test_publish_codes(feed: RunningFeed, nupkg: Packer, tmp_path: Path) -> None:
     path = nupkg("Acme.Web", "1.0.0")
     assert v3_push(feed, path, key=None).status_code == 401
-    assert v3_push(feed, path, key="API-WRONG").status_code == 401
+    assert v3_push(feed, path, key="API-WRONG").status_code == 403  # issue 14.6
     denied = v3_push(feed, path, key=_plain(feed, "read"))
     assert denied.status_code == 403 and "scope" in denied.json()["ErrorMessage"]
     assert feed.repository.list_versions("Acme.Web") == []

@@ -1,8 +1,10 @@
 """Target side of octopack: extract a verified package into a new release and run its scripts.
 
 Order, as Octopus: extract (into a temp dir beside the release, renamed into place when
-whole), PreDeploy, substitute variables, Deploy, PostDeploy; then `current` moves. Any
-failing step runs DeployFailed and the deploy fails; the journal records every attempt.
+whole; the package's octopack.toml is read and its required secrets checked before the
+rename), then the steps of `pipeline` (PreDeploy, substitution, structured variables,
+Deploy, PostDeploy, health check); then `current` moves. Any failing step runs DeployFailed
+and the deploy fails; the journal records every attempt.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from packer.archive import validator as archive
 from packer.client.feed import FeedClient
@@ -25,11 +28,10 @@ from packer.target.journal import Journal, JournalEntry, utc_now
 from packer.target.layout import TargetLayout
 from packer.target.locks import exclusive_lock, lock_path
 from packer.target.retention import RetentionResult, apply_retention
-from packer.target.scripts import StepResult, find_scripts, run_step
-from packer.target.substitution import substitute_files
+from packer.target.pipeline import StepRun, run_steps
+from packer.target.process import Process, resolve_process
+from packer.target.scripts import StepResult
 from packer.target.variables import Variables, script_environment
-
-SUBSTITUTE_STEP = "SubstituteVariables"
 
 
 @dataclass
@@ -48,6 +50,7 @@ class DeployOptions:
     now: Callable[[], str] = utc_now
     which: Callable[[str], str | None] = shutil.which
     limits: archive.Limits | None = None  # None means the shared defaults
+    sleep: Callable[[float], None] = time.sleep  # between health-check attempts
 
     @property
     def layout(self) -> TargetLayout:
@@ -80,6 +83,7 @@ class DeployResult:
     kept: list[dict[str, Any]] = field(default_factory=list)
     deleted: list[dict[str, Any]] = field(default_factory=list)
     message: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON document of `octopack deploy --output-format json`."""
@@ -93,6 +97,7 @@ class DeployResult:
             "kept": self.kept,
             "deleted": self.deleted,
             "message": self.message,
+            "warnings": self.warnings,
         }
 
 
@@ -130,7 +135,7 @@ def _deploy_locked(
     journal.record(entry)
     previous = layout.current_target(package.package_id, options.environment)
     try:
-        release = _extract_release(package, options, layout, package_dir)
+        release, process = _extract_release(package, options, layout, package_dir)
     except PackerError as error:
         refused = isinstance(error, UnsafeArchive)
         if refused:
@@ -145,9 +150,12 @@ def _deploy_locked(
         raise OperationFailed(message) from error
     entry.directory = str(release)
     journal.record(entry)
+    options = replace(options, variables=process.variables)  # the manifest's, and secrets masked
+    echo = _masked(options)
     echo(f"extracted {package.package_id} {package.version} to {release}")
+    warnings: list[str] = []
     try:
-        steps, failure = _run_steps(package, options, layout, release, previous)
+        steps, failure = _run_steps(package, options, layout, release, previous, process, warnings)
         entry.steps = [{"name": s.name, "exit_code": s.exit_code} for s in steps]
         if failure is None:
             layout.point_current(package.package_id, options.environment, release)
@@ -165,6 +173,7 @@ def _deploy_locked(
         entry.status,
         entry.steps,
         message=entry.message,
+        warnings=warnings,
     )
     if failure is None and options.keep is not None:
         retention = apply_retention(
@@ -193,14 +202,15 @@ def _finish(
 
 def _extract_release(
     package: PackageToDeploy, options: DeployOptions, layout: TargetLayout, package_dir: Path
-) -> Path:
-    """Extract into a temp dir beside the release and rename it into place when whole."""
+) -> tuple[Path, Process]:
+    """Extract into a temp dir beside the release, read its process, rename it into place."""
     release = layout.free_release_dir(package.package_id, options.environment, package.version)
     package_dir.mkdir(parents=True, exist_ok=True)
     temp = package_dir / f".{release.name}.extracting-{uuid.uuid4().hex[:12]}"
     limits = _limits(options)
     try:
         archive.extract_archive(package.path, package.fmt, temp, limits)
+        process = resolve_process(temp, options.environment, options.variables, options.substitute)
         _fsync_directory(temp)
         os.rename(temp, release)
     except BaseException:
@@ -209,7 +219,7 @@ def _extract_release(
         _remove_empty(package_dir, options.root)
         raise
     _fsync_directory(package_dir)
-    return release
+    return release, process
 
 
 def _remove_empty(directory: Path, root: Path) -> None:
@@ -237,10 +247,10 @@ def _run_steps(
     layout: TargetLayout,
     release: Path,
     previous: Path | None,
+    process: Process,
+    warnings: list[str],
 ) -> tuple[list[StepResult], str | None]:
-    """Run PreDeploy, substitution, Deploy, PostDeploy (DeployFailed on failure)."""
-    echo = _masked(options)
-    scripts = find_scripts(release)
+    """Run the steps of `pipeline` with the release's environment, logged to one file."""
     context = {
         "OCTOPACK_PACKAGE_ID": package.package_id,
         "OCTOPACK_PACKAGE_VERSION": package.version,
@@ -248,66 +258,12 @@ def _run_steps(
         "OCTOPACK_ENVIRONMENT": options.environment or "",
         "OCTOPACK_PREVIOUS_INSTALL_DIR": str(previous) if previous else "",
     }
-    env = script_environment(os.environ, context, options.variables)
-    results: list[StepResult] = []
-    failure: str | None = None
+    env = script_environment(os.environ, context, process.variables)
     layout.logs_dir.mkdir(parents=True, exist_ok=True)
     with open(_log_path(layout, package, options, release), "w", encoding="utf-8") as log:
-        for step in ("PreDeploy", SUBSTITUTE_STEP, "Deploy", "PostDeploy"):
-            if step == SUBSTITUTE_STEP:
-                result = _substitute(release, options, echo, log)
-            elif scripts[step]:
-                result = run_step(
-                    step, scripts[step], release, env, options.variables.mask, echo, log,
-                    options.which,
-                )  # fmt: skip
-            else:
-                continue
-            if result is not None:
-                results.append(result)
-                if result.exit_code != 0:
-                    failure = result.message or f"{step} failed"
-                    break
-        if failure is not None and scripts["DeployFailed"]:
-            failed_env = dict(env, OCTOPACK_FAILED_STEP=results[-1].name)
-            results.append(
-                run_step(
-                    "DeployFailed",
-                    scripts["DeployFailed"],
-                    release,
-                    failed_env,
-                    options.variables.mask,
-                    echo,
-                    log,
-                    options.which,
-                )  # fmt: skip
-            )
-    return results, failure
-
-
-def _substitute(
-    release: Path, options: DeployOptions, echo: Callable[[str], None], log: TextIO
-) -> StepResult | None:
-    """Run `--substitute` as a step of its own; None when no globs were given."""
-    if not options.substitute:
-        return None
-    prefix = f"[{SUBSTITUTE_STEP}] "
-    try:
-        report = substitute_files(
-            release, options.substitute, options.variables, options.allow_missing_variables
-        )
-    except (OperationFailed, OSError) as error:
-        message = options.variables.mask(str(error))
-        echo(prefix + message)
-        log.write(prefix + message + "\n")
-        return StepResult(SUBSTITUTE_STEP, None, 1, message)
-    lines = [f"no file matches {glob!r}" for glob in report.unmatched_globs]
-    lines += [f"substituted variables in {name}" for name in report.changed]
-    lines += [f"left unknown variables in {n}: {', '.join(v)}" for n, v in report.missing.items()]
-    for line in lines:
-        echo(prefix + line)
-        log.write(prefix + line + "\n")
-    return StepResult(SUBSTITUTE_STEP, None, 0)
+        run = StepRun(release, env, process, _masked(options), log,
+                      options.allow_missing_variables, options.which, options.sleep, warnings)  # fmt: skip
+        return run_steps(run)
 
 
 def _log_path(

@@ -93,7 +93,14 @@ def _replace(data: bytes, variables: Variables, missing: set[str]) -> bytes:
     return _TOKEN.sub(one, data)
 
 
-def _rewrite(path: Path, data: bytes) -> None:
+def substitute_text(text: str, variables: Variables) -> tuple[str, list[str]]:
+    """Replace `#{Name}` in one string; return the text and the names that had no value."""
+    missing: set[str] = set()
+    data = _replace(text.encode("utf-8"), variables, missing)
+    return data.decode("utf-8"), sorted(missing)
+
+
+def rewrite_file(path: Path, data: bytes) -> None:
     """Replace the file's bytes atomically, keeping its permission bits."""
     stat = path.stat()
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".subst", dir=path.parent)
@@ -135,6 +142,6 @@ def substitute_files(
             "--variable or --variables-file, or use --allow-missing-variables"
         )
     for path, data in planned.items():
-        _rewrite(path, data)
+        rewrite_file(path, data)
         report.changed.append(path.relative_to(root).as_posix())
     return report

@@ -27,9 +27,9 @@ from packer.target.fetch import describe_local_file, fetch_package, select_versi
 from packer.target.journal import Journal, JournalEntry, utc_now
 from packer.target.layout import TargetLayout
 from packer.target.locks import exclusive_lock, lock_path
-from packer.target.retention import RetentionResult, apply_retention
 from packer.target.pipeline import StepRun, run_steps
 from packer.target.process import Process, resolve_process
+from packer.target.retention import RetentionResult, apply_retention
 from packer.target.scripts import StepResult
 from packer.target.variables import Variables, script_environment
 
@@ -207,7 +207,7 @@ def _extract_release(
     release = layout.free_release_dir(package.package_id, options.environment, package.version)
     package_dir.mkdir(parents=True, exist_ok=True)
     temp = package_dir / f".{release.name}.extracting-{uuid.uuid4().hex[:12]}"
-    limits = _limits(options)
+    limits = limits_of(options)
     try:
         archive.extract_archive(package.path, package.fmt, temp, limits)
         process = resolve_process(temp, options.environment, options.variables, options.substitute)
@@ -275,17 +275,22 @@ def _log_path(
     return layout.logs_dir / f"{env}.{package.package_id}.{release.name}.{stamp}.log"
 
 
-def _limits(options: DeployOptions) -> archive.Limits:
+def limits_of(options: DeployOptions) -> archive.Limits:
     """Return the archive limits of this deploy (the shared defaults unless given)."""
     return options.limits if options.limits is not None else archive.Limits()
 
 
 def deploy_file(path: Path, options: DeployOptions, package_id: str | None = None) -> DeployResult:
     """Deploy a package file already on this machine (an offline drop); it is not cached."""
-    found_id, version, fmt = describe_local_file(path, _limits(options))
+    return deploy_package(local_package(path, options, package_id), options)
+
+
+def local_package(path: Path, options: DeployOptions, package_id: str | None) -> PackageToDeploy:
+    """Describe a package file on this machine; refuse one that holds another id."""
+    found_id, version, fmt = describe_local_file(path, limits_of(options))
     if package_id is not None and package_id.lower() != found_id.lower():
         raise BadInput(f"{path.name} holds package {found_id!r}, not {package_id!r}")
-    return deploy_package(PackageToDeploy(path, found_id, version, fmt), options)
+    return PackageToDeploy(path, found_id, version, fmt)
 
 
 def deploy_from_feed(
@@ -300,6 +305,24 @@ def deploy_from_feed(
     client: FeedClient | None = None,
 ) -> DeployResult:
     """Pick a version on the feed, fetch it into the cache verified, and deploy it."""
+    package = fetch_from_feed(
+        options, package_id, version, version_range, prerelease, server, api_key, space, client
+    )
+    return deploy_package(package, options)
+
+
+def fetch_from_feed(
+    options: DeployOptions,
+    package_id: str,
+    version: str | None,
+    version_range: str | None,
+    prerelease: bool,
+    server: str | None,
+    api_key: str | None,
+    space: str | None = None,
+    client: FeedClient | None = None,
+) -> PackageToDeploy:
+    """Pick a version on the feed and fetch it into the cache, verified."""
     echo = _masked(options)
     with client or FeedClient(server or "", api_key, space) as feed:
         chosen = select_version(feed, package_id, version, version_range, prerelease)
@@ -307,8 +330,7 @@ def deploy_from_feed(
             feed, options.layout.cache_dir, package_id, chosen, options.lock_timeout, echo
         )
     fmt = FORMAT_BY_EXTENSION[split_extension(path.name)[1]]  # type: ignore[index]
-    package = PackageToDeploy(path, found_id, found_version, fmt, sha, from_cache=True)
-    return deploy_package(package, options)
+    return PackageToDeploy(path, found_id, found_version, fmt, sha, from_cache=True)
 
 
 def cleanup(options: DeployOptions, package_id: str | None) -> RetentionResult:

@@ -63,7 +63,9 @@ def run_health_check(
     return StepResult(HEALTH_STEP, None, TIMED_OUT_EXIT if code is None else code, mask(message))
 
 
-def _attempt(command: str, cwd: Path, env: Mapping[str, str], timeout: float) -> tuple[int | None, str]:
+def _attempt(
+    command: str, cwd: Path, env: Mapping[str, str], timeout: float
+) -> tuple[int | None, str]:
     """Run one attempt in its own process group; kill the group when it overruns (code None)."""
     process = subprocess.Popen(
         ["/bin/sh", "-c", command],

@@ -76,8 +76,14 @@ def run_steps(run: StepRun) -> tuple[list[StepResult], str | None]:
         failed_env = dict(run.env, OCTOPACK_FAILED_STEP=results[-1].name)
         results.append(
             run_step(
-                "DeployFailed", scripts["DeployFailed"], run.release, failed_env, mask, run.echo,
-                run.log, run.which,
+                "DeployFailed",
+                scripts["DeployFailed"],
+                run.release,
+                failed_env,
+                mask,
+                run.echo,
+                run.log,
+                run.which,
             )  # fmt: skip
         )
     return results, failure

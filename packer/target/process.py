@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from packer.model.errors import OperationFailed
-from packer.model.manifest import MANIFEST_NAME, HealthCheck, Manifest, ManifestError, parse_manifest
+from packer.model.manifest import (
+    MANIFEST_NAME,
+    HealthCheck,
+    Manifest,
+    ManifestError,
+    parse_manifest,
+)
 from packer.target.variables import Variables
 
 

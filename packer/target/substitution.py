@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,6 +91,15 @@ def _replace(data: bytes, variables: Variables, missing: set[str]) -> bytes:
         return value.encode("utf-8")
 
     return _TOKEN.sub(one, data)
+
+
+def find_tokens(data: bytes) -> Iterator[tuple[str, str]]:
+    """Yield each `#{Name}` token in `data` and its name, in order."""
+    for match in _TOKEN.finditer(data):
+        yield (
+            match.group(0).decode("utf-8", "replace"),
+            match.group(1).decode("utf-8", "replace").strip(),
+        )
 
 
 def substitute_text(text: str, variables: Variables) -> tuple[str, list[str]]:

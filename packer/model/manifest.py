@@ -100,8 +100,9 @@ def parse_manifest(text: str) -> Manifest:
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         found = _TOML_POSITION.search(message)
-        line = int(found.group(1)) if found else 1
-        raise ManifestError(line, f"not valid TOML: {_TOML_POSITION.sub('', message)}") from None
+        line = int(found.group(1)) if found else max(1, len(text.splitlines()))  # at the end
+        message = _TOML_POSITION.sub("", message).replace(" (at end of document)", "")
+        raise ManifestError(line, f"not valid TOML: {message}") from None
     where = TomlLines(text)
     for name, value in document.items():
         if name not in _TABLES:

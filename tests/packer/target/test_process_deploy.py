@@ -268,3 +268,32 @@ def _value_at(path: Path, keys: list[str]) -> object:
     for key in keys:
         node = node[key]
     return node
+
+
+def test_the_example_app_deploys_its_process_as_the_readme_says(
+    tmp_path: Path, root: Path, octopack: Callable[..., Result]
+) -> None:
+    example = Path(__file__).resolve().parents[3] / "examples" / "hello-app"
+    packed = octopack("pack", "--id", "Hello.App", "--version", "1.0.0", "--base-path", example,
+                      "--out-folder", tmp_path, "--output-format", "json")  # fmt: skip
+    assert packed.exit_code == 0, packed.output
+    assert json.loads(packed.stdout)["process"]["secrets"] == ["Api:Token"]
+    zip_path = tmp_path / "Hello.App.1.0.0.zip"
+    base = ("deploy", "--file", zip_path, "--root", root, "--environment", "Production")
+    refused = octopack(*base)
+    assert refused.exit_code == 1 and "'Api:Token' not given" in refused.stderr
+    token = ("--sensitive-variable", "Api:Token=t0k3n")
+    planned = octopack(*base, *token, "--dry-run")
+    assert planned.exit_code == 0, planned.output
+    assert (
+        "change config/settings.json: Logging:Level: 'Information' -> 'Warning'" in planned.stdout
+    )
+    assert "change config/settings.json: Api:Token: '***' -> '***'" in planned.stdout
+    assert "warning" not in planned.stdout and not (root / "Production" / "Hello.App").exists()
+    deployed = octopack(*base, *token)
+    assert deployed.exit_code == 0, deployed.output
+    current = root / "Production" / "Hello.App" / "current"
+    settings = json.loads((current / "config/settings.json").read_text())
+    assert settings == {"Port": 8080, "Logging": {"Level": "Warning"}, "Api": {"Token": "t0k3n"}}
+    assert "greeting = Hello from Production" in (current / "config/app.conf").read_text()
+    assert "[HealthCheck] healthy" in deployed.stdout and "t0k3n" not in deployed.stdout

@@ -1,7 +1,8 @@
 """JSON and YAML files as trees for structured variables: find a `a:b:0:c` path, set it typed.
 
-JSON keeps its indentation (detected, then written back with it); YAML goes through
-ruamel.yaml's round-trip mode, which keeps comments, key order and quoting.
+JSON changes only the bytes of the replaced values (re-written with its detected indentation
+only when a section and a value inside it both change); YAML goes through ruamel.yaml's
+round-trip mode, which keeps comments, key order and quoting.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 from typing import Any
 
 from packer.model.errors import OperationFailed
+from packer.target.structured_json import replace_values
 
 _FIRST_INDENT = re.compile(r"\n([ \t]+)\S")
 
@@ -24,16 +26,19 @@ class TreeDocument:
         self.is_yaml = name.lower().endswith((".yaml", ".yml"))
         self.text = text
         self.root = _load_yaml(name, text) if self.is_yaml else _load_json(name, text)
+        self.replaced: dict[tuple[Any, ...], Any] = {}  # slot path -> new value
 
-    def lookup(self, keys: list[str]) -> tuple[Any, Any] | None:
-        """Return (container, key) holding the value at `keys`, or None when there is none."""
+    def lookup(self, keys: list[str]) -> tuple[Any, list[Any]] | None:
+        """Return the container of the value at `keys` and the slots leading to it, or None."""
         node = self.root
+        slots: list[Any] = []
         for index, key in enumerate(keys):
             slot = _slot(node, key)
             if slot is None:
                 return None
+            slots.append(slot)
             if index == len(keys) - 1:
-                return node, slot
+                return node, slots
             node = node[slot]
         return None
 
@@ -42,7 +47,8 @@ class TreeDocument:
         found = self.lookup(keys)
         if found is None:
             return None
-        container, slot = found
+        container, slots = found
+        slot = slots[-1]
         old = container[slot]
         new = typed_like(old, text)
         if new is _REFUSED:
@@ -50,12 +56,16 @@ class TreeDocument:
                 f"{self.name}: {':'.join(keys)} is a section; give it a JSON object or array"
             )
         container[slot] = new
+        self.replaced[tuple(slots)] = new
         return old, new
 
     def render(self) -> str:
         """Write the tree back as text in the file's own style."""
         if self.is_yaml:
             return _dump_yaml(self.root, self.text)
+        edited = replace_values(self.text, self.replaced)
+        if edited is not None:
+            return edited
         match = _FIRST_INDENT.search(self.text)
         indent: str | int | None = match.group(1) if match else None
         if isinstance(indent, str) and set(indent) == {" "}:

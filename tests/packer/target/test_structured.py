@@ -169,3 +169,19 @@ def test_broken_files_fail_with_their_name(tmp_path: Path) -> None:
         plan_structured(tmp_path, ["bad.json"], variables("A=1"))
     with pytest.raises(OperationFailed, match="bad.yaml is not valid YAML"):
         plan_structured(tmp_path, ["bad.yaml"], variables("A=1"))
+
+
+def test_json_changes_only_the_bytes_of_the_replaced_values(tmp_path: Path) -> None:
+    text = '{"Logging": { "LogLevel": {"Default": "Debug"} },\n\t"Ports": [80, 443],  "Name" : "a\\"b"}'
+    path = write(tmp_path, "compact.json", text)
+    apply_structured(tmp_path, ["compact.json"], variables("Logging:LogLevel:Default=Error",
+                                                            "Ports:1=8443", "Name=c"))  # fmt: skip
+    assert path.read_text() == text.replace('"Debug"', '"Error"').replace("443", "8443").replace(
+        '"a\\"b"', '"c"'
+    )
+
+
+def test_json_section_and_value_inside_it_fall_back_to_indented_dump(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.json", '{\n  "S": {"A": 1},\n  "T": 2\n}\n')
+    apply_structured(tmp_path, ["a.json"], variables('S={"A": 5}', "S:A=7"))
+    assert path.read_text() == '{\n  "S": {\n    "A": 7\n  },\n  "T": 2\n}\n'

@@ -61,6 +61,11 @@ def _check_root(root: Path) -> Path:
 @click.option("--substitute", multiple=True, help="Replace #{Name} in files matching GLOB.")
 @click.option("--allow-missing-variables", is_flag=True, help="Leave unknown #{Name} as is.")
 @click.option("--lock-timeout", type=float, default=600.0, show_default=True, help="Seconds.")
+@click.option(
+    "--dry-run", is_flag=True,
+    help="Print the plan (steps, the values each variable would change, the health command) "
+    "without touching the release folders.",
+)  # fmt: skip
 @output_format_option
 @report_errors
 def deploy_command(
@@ -83,12 +88,14 @@ def deploy_command(
     substitute: tuple[str, ...],
     allow_missing_variables: bool,
     lock_timeout: float,
+    dry_run: bool,
     output_format: str,
 ) -> None:
     """Deploy a package: ID from the feed (--version, --range or latest) or --file PACKAGE.
 
     Extracts into {root}/{environment}/{id}/{version}, runs PreDeploy, substitutes
-    variables, runs Deploy and PostDeploy, then points `current` at the release.
+    variables (and structured variables of the package's octopack.toml), runs Deploy and
+    PostDeploy, runs the health check, then points `current` at the release.
     """
     from packer.target import deploy
     from packer.target.layout import check_segment
@@ -123,6 +130,10 @@ def deploy_command(
             raise BadInput("--file takes id and version from the package; drop --version/--range")
     elif not package_id:
         raise BadInput("give a package ID to deploy from the feed, or --file PACKAGE")
+    if dry_run:
+        _dry_run(options, package_file, package_id, version, version_range, prerelease,
+                 server, api_key, space, output_format)  # fmt: skip
+        return
     try:
         if package_file is not None:
             outcome = deploy.deploy_file(package_file.resolve(), options, package_id)
@@ -143,6 +154,8 @@ def deploy_command(
     if output_format == "json":
         print_json(outcome.to_json())
     elif outcome.status == DeployStatus.SUCCESS:
+        for warning in outcome.warnings:
+            click.echo(f"warning: {warning}")
         click.echo(f"deployed {outcome.id} {outcome.version} to {outcome.directory}")
         for item in outcome.deleted:
             click.echo(f"retention deleted {item['version']} ({item['directory']})")
@@ -152,6 +165,43 @@ def deploy_command(
             f"the release stays in {outcome.directory} for inspection"
         )
         raise shown_as_json(failed) if output_format == "json" else failed
+
+
+def _dry_run(
+    options: Any,
+    package_file: Path | None,
+    package_id: str | None,
+    version: str | None,
+    version_range: str | None,
+    prerelease: bool,
+    server: str | None,
+    api_key: str | None,
+    space: str | None,
+    output_format: str,
+) -> None:
+    """Print what the deploy would do; the release folders stay as they are."""
+    from packer.target import deploy
+    from packer.target.plan import plan_package
+
+    if package_file is not None:
+        package = deploy.local_package(package_file.resolve(), options, package_id)
+    else:
+        assert package_id is not None
+        package = deploy.fetch_from_feed(
+            options, package_id, version, version_range, prerelease, server, api_key, space
+        )
+    plan = plan_package(package, options)
+    if output_format == "json":
+        print_json(plan.to_json())
+        return
+    environment = f" to {plan.environment}" if plan.environment else ""
+    click.echo(f"plan: deploy {plan.id} {plan.version}{environment} (dry run, nothing changed)")
+    for number, step in enumerate(plan.steps, start=1):
+        click.echo(f"  {number}. {step['name']}: {step['detail']}")
+    for change in plan.changes:
+        click.echo(f"  change {change.file}: {change.key}: {change.old!r} -> {change.new!r}")
+    for warning in plan.warnings:
+        click.echo(f"warning: {warning}")
 
 
 def _report_cleanup(

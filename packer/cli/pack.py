@@ -125,8 +125,22 @@ def _print_text(result: PackResult) -> None:
     click.echo(f"  files:   {result.file_count}")
     click.echo(f"  sha256:  {result.sha256}")
     click.echo(f"  scripts: {', '.join(result.scripts) if result.scripts else '(none)'}")
+    if result.process is not None:
+        _print_process(result.process)
     for warning in result.warnings:
         click.echo(f"warning: {warning}")
+
+
+def _print_process(process: dict) -> None:
+    """The deployment process of octopack.toml, one line per part."""
+    health = process["health"]
+    click.echo("  process (octopack.toml):")
+    click.echo(f"    scripts folder: {process['scripts'] or '(package root)'}")
+    click.echo(f"    substitute:     {', '.join(process['substitute']) or '(none)'}")
+    click.echo(f"    structured:     {', '.join(process['structured']) or '(none)'}")
+    click.echo(f"    environments:   {', '.join(process['environments']) or '(none)'}")
+    click.echo(f"    secrets:        {', '.join(process['secrets']) or '(none)'}")
+    click.echo(f"    health:         {health['command'] if health else '(none)'}")
 
 
 COMMANDS = [pack_command]

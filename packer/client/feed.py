@@ -1,7 +1,6 @@
 """HTTP client of the feed: push, versions, download, with retries that never duplicate a push.
 
-Talks the Octopus built-in feed dialect of DESIGN.md over a `requests.Session`. Uploads and
-downloads stream in chunks, so a package of any size never sits in memory.
+Talks the Octopus dialect over a `requests.Session`; bytes stream, never whole in memory.
 """
 
 from __future__ import annotations

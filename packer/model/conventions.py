@@ -128,6 +128,7 @@ class DeployReport:
     kept: list[dict[str, Any]] = field(default_factory=list)
     deleted: list[dict[str, Any]] = field(default_factory=list)
     message: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON document of `octopack deploy --output-format json`."""
@@ -141,4 +142,5 @@ class DeployReport:
             "kept": self.kept,
             "deleted": self.deleted,
             "message": self.message,
+            "warnings": self.warnings,
         }

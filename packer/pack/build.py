@@ -20,6 +20,7 @@ from packer.model.formats import WRITABLE_FORMATS, archive_format
 from packer.model.identity import package_filename, validate_id
 from packer.model.versions import parse_version
 from packer.pack.collect import EPOCH_1980, TEMP_PREFIX, SourceFile, Tally, find_scripts, iter_files
+from packer.pack.process import ProcessCheck
 from packer.pack.walkproc import stream_files
 
 if TYPE_CHECKING:
@@ -67,9 +68,13 @@ class PackResult:
     file_count: int
     scripts: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    process: dict | None = None  # octopack.toml's summary; absent from JSON without one
 
     def to_json(self) -> dict:
-        return dict(self.__dict__)
+        document = dict(self.__dict__)
+        if self.process is None:
+            del document["process"]
+        return document
 
 
 # building ----------------------------------------------------------------------------------
@@ -113,6 +118,7 @@ def pack(
     release_notes = _release_notes(options)
     if not os.path.isdir(options.base_path):
         raise BadInput(f"base path {options.base_path} does not exist or is not a directory")
+    process = ProcessCheck.load(options.base_path)  # a bad manifest stops us before writing
     out_dir = os.path.abspath(options.out_folder)
     final = os.path.join(out_dir, package_filename(package_id, version_text, fmt))
     if os.path.exists(final) and not options.overwrite:
@@ -128,24 +134,34 @@ def pack(
     try:
         tally = Tally()
         warnings: list[str] = []
+        source = process.watch(files) if process else files
         if fmt == "nupkg":
-            collected = list(files)
+            collected = list(source)
             kept, meta = _nupkg_metadata(options, collected, version_text, release_notes, warnings)
             for item in kept:
                 tally.add(item)
             entries: Iterable[ZipEntry] = _nupkg_entries(kept, meta, source_date_epoch(env))
         else:
-            entries = _entries(files, tally)
+            entries = _entries(source, tally)
 
         def check_found() -> None:
             if not tally.files:
                 raise BadInput(f"nothing to pack: no file under {options.base_path} matched")
+            if process:
+                process.finish()
 
         size, digest = _write_atomically(out_dir, final, options.overwrite, fmt, entries, options,
                                          writer_options or {}, check_found)  # fmt: skip
         scripts, script_warnings = find_scripts(tally.script_like)
+        summary = None
+        if process:
+            scripts, script_warnings = process.scripts(
+                (scripts, script_warnings), tally.script_like
+            )
+            script_warnings += process.warnings()
+            summary = process.summary()
         return PackResult(final, package_id, version_text, version.normalized, fmt, size, digest,
-                          tally.files, scripts, script_warnings + warnings)  # fmt: skip
+                          tally.files, scripts, script_warnings + warnings, summary)  # fmt: skip
     finally:
         files.close()  # type: ignore[attr-defined]  # reaps the walker process on every path
 

@@ -1,8 +1,10 @@
 """Target side of octopack: extract a verified package into a new release and run its scripts.
 
 Order, as Octopus: extract (into a temp dir beside the release, renamed into place when
-whole), PreDeploy, substitute variables, Deploy, PostDeploy; then `current` moves. Any
-failing step runs DeployFailed and the deploy fails; the journal records every attempt.
+whole; the package's octopack.toml is read and its required secrets checked before the
+rename), then the steps of `pipeline` (PreDeploy, substitution, structured variables,
+Deploy, PostDeploy, health check); then `current` moves. Any failing step runs DeployFailed
+and the deploy fails; the journal records every attempt.
 """
 
 from __future__ import annotations
@@ -10,11 +12,11 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TextIO
 
 from packer.archive import validator as archive
 from packer.client.feed import FeedClient
@@ -25,12 +27,11 @@ from packer.target.fetch import describe_local_file, fetch_package, select_versi
 from packer.target.journal import Journal, JournalEntry, utc_now
 from packer.target.layout import TargetLayout
 from packer.target.locks import exclusive_lock, lock_path
+from packer.target.pipeline import StepRun, run_steps
+from packer.target.process import Process, resolve_process
 from packer.target.retention import RetentionResult, apply_retention
-from packer.target.scripts import StepResult, find_scripts, run_step
-from packer.target.substitution import substitute_files
+from packer.target.scripts import StepResult
 from packer.target.variables import Variables, script_environment
-
-SUBSTITUTE_STEP = "SubstituteVariables"
 
 
 @dataclass
@@ -49,6 +50,7 @@ class DeployOptions:
     now: Callable[[], str] = utc_now
     which: Callable[[str], str | None] = shutil.which
     limits: archive.Limits | None = None  # None means the shared defaults
+    sleep: Callable[[float], None] = time.sleep  # between health-check attempts
 
     @property
     def layout(self) -> TargetLayout:
@@ -102,7 +104,7 @@ def _deploy_locked(
     journal.record(entry)
     previous = layout.current_target(package.package_id, options.environment)
     try:
-        release = _extract_release(package, options, layout, package_dir)
+        release, process = _extract_release(package, options, layout, package_dir)
     except PackerError as error:
         refused = isinstance(error, UnsafeArchive)
         if refused:
@@ -118,9 +120,12 @@ def _deploy_locked(
         raise OperationFailed(message) from error
     entry.directory = str(release)
     journal.record(entry)
+    options = replace(options, variables=process.variables)  # the manifest's, and secrets masked
+    echo = _masked(options)
     echo(f"extracted {package.package_id} {package.version} to {release}")
+    warnings: list[str] = []
     try:
-        steps, failure = _run_steps(package, options, layout, release, previous)
+        steps, failure = _run_steps(package, options, layout, release, previous, process, warnings)
         entry.steps = [{"name": s.name, "exit_code": s.exit_code} for s in steps]
         if failure is None:
             layout.point_current(package.package_id, options.environment, release)
@@ -139,6 +144,7 @@ def _deploy_locked(
         entry.status,
         entry.steps,
         message=entry.message,
+        warnings=warnings,
     )
     if failure is None and options.keep is not None:
         retention = apply_retention(
@@ -167,14 +173,15 @@ def _finish(
 
 def _extract_release(
     package: PackageToDeploy, options: DeployOptions, layout: TargetLayout, package_dir: Path
-) -> Path:
-    """Extract into a temp dir beside the release and rename it into place when whole."""
+) -> tuple[Path, Process]:
+    """Extract into a temp dir beside the release, read its process, rename it into place."""
     release = layout.free_release_dir(package.package_id, options.environment, package.version)
     package_dir.mkdir(parents=True, exist_ok=True)
     temp = package_dir / f".{release.name}.extracting-{uuid.uuid4().hex[:12]}"
-    limits = _limits(options)
+    limits = limits_of(options)
     try:
         archive.extract_archive(package.path, package.fmt, temp, limits)
+        process = resolve_process(temp, options.environment, options.variables, options.substitute)
         _fsync_directory(temp)
         os.rename(temp, release)
     except BaseException:
@@ -183,7 +190,7 @@ def _extract_release(
         _remove_empty(package_dir, options.root)
         raise
     _fsync_directory(package_dir)
-    return release
+    return release, process
 
 
 def _remove_empty(directory: Path, root: Path) -> None:
@@ -211,10 +218,10 @@ def _run_steps(
     layout: TargetLayout,
     release: Path,
     previous: Path | None,
+    process: Process,
+    warnings: list[str],
 ) -> tuple[list[StepResult], str | None]:
-    """Run PreDeploy, substitution, Deploy, PostDeploy (DeployFailed on failure)."""
-    echo = _masked(options)
-    scripts = find_scripts(release)
+    """Run the steps of `pipeline` with the release's environment, logged to one file."""
     context = {
         "OCTOPACK_PACKAGE_ID": package.package_id,
         "OCTOPACK_PACKAGE_VERSION": package.version,
@@ -222,66 +229,12 @@ def _run_steps(
         "OCTOPACK_ENVIRONMENT": options.environment or "",
         "OCTOPACK_PREVIOUS_INSTALL_DIR": str(previous) if previous else "",
     }
-    env = script_environment(os.environ, context, options.variables)
-    results: list[StepResult] = []
-    failure: str | None = None
+    env = script_environment(os.environ, context, process.variables)
     layout.logs_dir.mkdir(parents=True, exist_ok=True)
     with open(_log_path(layout, package, options, release), "w", encoding="utf-8") as log:
-        for step in ("PreDeploy", SUBSTITUTE_STEP, "Deploy", "PostDeploy"):
-            if step == SUBSTITUTE_STEP:
-                result = _substitute(release, options, echo, log)
-            elif scripts[step]:
-                result = run_step(
-                    step, scripts[step], release, env, options.variables.mask, echo, log,
-                    options.which,
-                )  # fmt: skip
-            else:
-                continue
-            if result is not None:
-                results.append(result)
-                if result.exit_code != 0:
-                    failure = result.message or f"{step} failed"
-                    break
-        if failure is not None and scripts["DeployFailed"]:
-            failed_env = dict(env, OCTOPACK_FAILED_STEP=results[-1].name)
-            results.append(
-                run_step(
-                    "DeployFailed",
-                    scripts["DeployFailed"],
-                    release,
-                    failed_env,
-                    options.variables.mask,
-                    echo,
-                    log,
-                    options.which,
-                )  # fmt: skip
-            )
-    return results, failure
-
-
-def _substitute(
-    release: Path, options: DeployOptions, echo: Callable[[str], None], log: TextIO
-) -> StepResult | None:
-    """Run `--substitute` as a step of its own; None when no globs were given."""
-    if not options.substitute:
-        return None
-    prefix = f"[{SUBSTITUTE_STEP}] "
-    try:
-        report = substitute_files(
-            release, options.substitute, options.variables, options.allow_missing_variables
-        )
-    except (OperationFailed, OSError) as error:
-        message = options.variables.mask(str(error))
-        echo(prefix + message)
-        log.write(prefix + message + "\n")
-        return StepResult(SUBSTITUTE_STEP, None, 1, message)
-    lines = [f"no file matches {glob!r}" for glob in report.unmatched_globs]
-    lines += [f"substituted variables in {name}" for name in report.changed]
-    lines += [f"left unknown variables in {n}: {', '.join(v)}" for n, v in report.missing.items()]
-    for line in lines:
-        echo(prefix + line)
-        log.write(prefix + line + "\n")
-    return StepResult(SUBSTITUTE_STEP, None, 0)
+        run = StepRun(release, env, process, _masked(options), log,
+                      options.allow_missing_variables, options.which, options.sleep, warnings)  # fmt: skip
+        return run_steps(run)
 
 
 def _log_path(
@@ -293,17 +246,22 @@ def _log_path(
     return layout.logs_dir / f"{env}.{package.package_id}.{release.name}.{stamp}.log"
 
 
-def _limits(options: DeployOptions) -> archive.Limits:
+def limits_of(options: DeployOptions) -> archive.Limits:
     """Return the archive limits of this deploy (the shared defaults unless given)."""
     return options.limits if options.limits is not None else archive.Limits()
 
 
 def deploy_file(path: Path, options: DeployOptions, package_id: str | None = None) -> DeployReport:
     """Deploy a package file already on this machine (an offline drop); it is not cached."""
-    found_id, version, fmt = describe_local_file(path, _limits(options))
+    return deploy_package(local_package(path, options, package_id), options)
+
+
+def local_package(path: Path, options: DeployOptions, package_id: str | None) -> PackageToDeploy:
+    """Describe a package file on this machine; refuse one that holds another id."""
+    found_id, version, fmt = describe_local_file(path, limits_of(options))
     if package_id is not None and package_id.lower() != found_id.lower():
         raise BadInput(f"{path.name} holds package {found_id!r}, not {package_id!r}")
-    return deploy_package(PackageToDeploy(path, found_id, version, fmt), options)
+    return PackageToDeploy(path, found_id, version, fmt)
 
 
 def deploy_from_feed(
@@ -318,6 +276,24 @@ def deploy_from_feed(
     client: FeedClient | None = None,
 ) -> DeployReport:
     """Pick a version on the feed, fetch it into the cache verified, and deploy it."""
+    package = fetch_from_feed(
+        options, package_id, version, version_range, prerelease, server, api_key, space, client
+    )
+    return deploy_package(package, options)
+
+
+def fetch_from_feed(
+    options: DeployOptions,
+    package_id: str,
+    version: str | None,
+    version_range: str | None,
+    prerelease: bool,
+    server: str | None,
+    api_key: str | None,
+    space: str | None = None,
+    client: FeedClient | None = None,
+) -> PackageToDeploy:
+    """Pick a version on the feed and fetch it into the cache, verified."""
     echo = _masked(options)
     with client or FeedClient(server or "", api_key, space) as feed:
         chosen = select_version(feed, package_id, version, version_range, prerelease)
@@ -325,8 +301,7 @@ def deploy_from_feed(
             feed, options.layout.cache_dir, package_id, chosen, options.lock_timeout, echo
         )
     fmt = detect_format(path.name)
-    package = PackageToDeploy(path, found_id, found_version, fmt, sha, from_cache=True)
-    return deploy_package(package, options)
+    return PackageToDeploy(path, found_id, found_version, fmt, sha, from_cache=True)
 
 
 def cleanup(options: DeployOptions, package_id: str | None) -> RetentionResult:

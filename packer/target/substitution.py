@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,7 +98,23 @@ def _replace(data: bytes, variables: Variables, missing: set[str]) -> bytes:
     return _TOKEN.sub(one, data)
 
 
-def _rewrite(path: Path, data: bytes) -> None:
+def find_tokens(data: bytes) -> Iterator[tuple[str, str]]:
+    """Yield each `#{Name}` token in `data` and its name, in order."""
+    for match in _TOKEN.finditer(data):
+        yield (
+            match.group(0).decode("utf-8", "replace"),
+            match.group(1).decode("utf-8", "replace").strip(),
+        )
+
+
+def substitute_text(text: str, variables: Variables) -> tuple[str, list[str]]:
+    """Replace `#{Name}` in one string; return the text and the names that had no value."""
+    missing: set[str] = set()
+    data = _replace(text.encode("utf-8"), variables, missing)
+    return data.decode("utf-8"), sorted(missing)
+
+
+def rewrite_file(path: Path, data: bytes) -> None:
     """Replace the file's bytes atomically, keeping its permission bits."""
     stat = path.stat()
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".subst", dir=path.parent)
@@ -140,6 +156,6 @@ def substitute_files(
             "--variable or --variables-file, or use --allow-missing-variables"
         )
     for path, data in planned.items():
-        _rewrite(path, data)
+        rewrite_file(path, data)
         report.changed.append(path.relative_to(root).as_posix())
     return report

@@ -1,1 +1,1 @@
-"""feed/retention"""
+"""Feed retention: the rule table and pure planner, the stored policy and pins, the job, its audit, lease and schedule."""

@@ -1,1 +1,1 @@
-"""feed/http/admin"""
+"""The `/api/octopack/...` admin endpoints used by octopack's own `--server` commands."""

@@ -1,1 +1,1 @@
-"""feed/http/nuget"""
+"""NuGet v2 (OData/Atom) and v3 (JSON) dialects over the same repository core."""

@@ -1,1 +1,1 @@
-"""packer/archive/tar"""
+"""tar, tar.gz and tar.bz2: the streaming safe reader and the deterministic tar.gz writer."""

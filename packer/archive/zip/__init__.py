@@ -1,1 +1,1 @@
-"""packer/archive/zip"""
+"""Zip and nupkg: the safe reader (central directory, local headers, entry data) and the parallel deterministic writer."""

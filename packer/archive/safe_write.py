@@ -9,9 +9,9 @@ realpath is needed.
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from packer.archive.rules import ArchiveEntry, refuse
@@ -20,6 +20,7 @@ from packer.model.errors import OperationFailed
 _PERMISSION_BITS = 0o777  # never setuid, setgid or sticky
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC
 
 
 def file_mode(mode: int) -> int:
@@ -179,10 +180,88 @@ def _write_all(fd: int, chunk: bytes) -> int:
 
 
 def remove_tree(root: Path) -> None:
-    """Delete a partly written destination, making read-only directories writable first."""
+    """Delete `root` and everything below it, at any depth, never following a symlink.
 
-    def retry(func, path, _exc):  # type: ignore[no-untyped-def]
-        os.chmod(os.path.dirname(path), 0o700)
-        func(path)
+    Iterative and relative to directory descriptors, so neither Python's recursion limit
+    nor PATH_MAX bounds the depth, and one descriptor is open per step rather than per
+    level. Directories we cannot write or read are made owner-rwx first (a release may
+    carry read-only folders). A symlink or file at `root` is unlinked, not followed.
+    """
+    parent_fd = os.open(root.parent, _DIR_FLAGS)
+    try:
+        found = os.stat(root.name, dir_fd=parent_fd, follow_symlinks=False)
+        if not stat.S_ISDIR(found.st_mode):
+            os.unlink(root.name, dir_fd=parent_fd)
+            return
+        _remove_directory(parent_fd, root.name)
+    finally:
+        os.close(parent_fd)
 
-    shutil.rmtree(root, onerror=retry)
+
+@dataclass
+class _Level:
+    """One directory on the way down: its identity and the subfolders still to remove."""
+
+    name: str
+    identity: tuple[int, int]
+    pending: list[str]
+
+
+def _remove_directory(parent_fd: int, name: str) -> None:
+    """Empty and remove directory `name` of `parent_fd`, depth-first with an explicit stack."""
+    fd = _open_dir(parent_fd, name)
+    stack = [_Level(name, _identity(fd), _unlink_files(fd))]
+    try:
+        while stack:
+            level = stack[-1]
+            if level.pending:
+                child = level.pending.pop()
+                child_fd = _open_dir(fd, child)
+                os.close(fd)
+                fd = child_fd
+                stack.append(_Level(child, _identity(fd), _unlink_files(fd)))
+                continue
+            stack.pop()
+            up_fd = os.open("..", _DIR_FLAGS, dir_fd=fd) if stack else os.dup(parent_fd)
+            os.close(fd)
+            fd = up_fd
+            if stack and _identity(fd) != stack[-1].identity:
+                raise OSError(f"{level.name!r} was moved while it was being removed")
+            os.rmdir(level.name, dir_fd=fd)
+    finally:
+        os.close(fd)
+
+
+def _open_dir(parent_fd: int, name: str) -> int:
+    """Open a subdirectory without following links; make it owner-rwx when it is not."""
+    try:
+        fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+    except PermissionError:
+        if not stat.S_ISDIR(os.stat(name, dir_fd=parent_fd, follow_symlinks=False).st_mode):
+            raise
+        os.chmod(name, 0o700, dir_fd=parent_fd)
+        fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+    if os.fstat(fd).st_mode & 0o700 != 0o700:
+        os.fchmod(fd, 0o700)
+    return fd
+
+
+def _unlink_files(fd: int) -> list[str]:
+    """Unlink every non-directory in the open directory; return the subdirectory names."""
+    folders = []
+    with os.scandir(fd) as found:
+        for entry in found:
+            if entry.is_dir(follow_symlinks=False):
+                folders.append(entry.name)
+            else:
+                try:
+                    os.unlink(entry.name, dir_fd=fd)
+                except FileNotFoundError:
+                    pass
+    return folders
+
+
+def _identity(fd: int) -> tuple[int, int]:
+    """Return (device, inode) of an open directory."""
+    found = os.fstat(fd)
+    return found.st_dev, found.st_ino

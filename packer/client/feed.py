@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import requests
 
+from packer.client.download import PackageDownloads
 from packer.client.http import (
     API_KEY_HEADER,
     NETWORK_ERRORS,
@@ -24,13 +25,12 @@ from packer.client.http import (
     error_text,
 )
 from packer.client.results import (
-    DownloadResult,
     PushReport,
     VersionInfo,
     check_local_package,
     push_report,
 )
-from packer.client.transfer import READ_BLOCK, MultipartBody, PartFile, Progress, file_sha256
+from packer.client.transfer import MultipartBody, Progress, file_sha256
 from packer.model.conventions import OverwriteMode, PushStatus
 from packer.model.errors import BadInput, OperationFailed
 from packer.model.identity import validate_id
@@ -42,7 +42,7 @@ __all__ = ["FeedClient"]
 SPACE_PATTERN = re.compile(r"Spaces-\d+")
 
 
-class FeedClient:
+class FeedClient(PackageDownloads):
     """Client of one feed; every network step retries with exponential backoff.
 
     `sleep` and `timeout` are injectable so tests never wait for real.
@@ -315,86 +315,3 @@ class FeedClient:
         return VersionInfo(
             str(item["Version"]), item.get("Published"), int(size) if size is not None else None
         )
-
-    # -- download ---------------------------------------------------------------------------
-
-    def download(
-        self,
-        package_id: str,
-        version: str,
-        dest_path: str | os.PathLike[str],
-        expected_sha256: str | None = None,
-        progress: Progress | None = None,
-    ) -> DownloadResult:
-        """Stream a package to `dest_path.part`, resume after cuts, verify, then rename into place.
-
-        A hash mismatch or a failed transfer leaves neither the file nor the `.part`.
-        """
-        dest = Path(dest_path)
-        part = dest.with_name(dest.name + ".part")
-        url = self._url(self._package_path(package_id, version) + "/raw")
-        what = f"downloading {package_id} {version} from {self.server}"
-        try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            transfer = PartFile(part)
-        except OSError as error:
-            raise BadInput(f"cannot write {str(part)!r}: {error.strerror}") from None
-        try:
-            self._download_into(url, what, transfer, progress)
-            digest = transfer.digest.hexdigest()
-            expected = (expected_sha256 or transfer.etag_sha or "").lower()
-            if not expected:
-                expected = str(self.package_detail(package_id, version).get("Sha256", "")).lower()
-            if digest != expected:
-                raise OperationFailed(
-                    f"{what}: SHA-256 {digest} does not match the expected {expected}; "
-                    "the download was discarded"
-                )
-            os.replace(part, dest)
-        except BaseException:
-            transfer.close()
-            part.unlink(missing_ok=True)
-            raise
-        return DownloadResult(dest, digest, transfer.written, transfer.resumes)
-
-    def _download_into(
-        self, url: str, what: str, transfer: PartFile, progress: Progress | None
-    ) -> None:
-        """Fetch into the transfer, resuming with Range; retries count only attempts without progress."""
-        attempt = 0
-        while True:
-            before = transfer.written
-            response = None
-            try:
-                response = self._session.get(
-                    url, headers=transfer.request_headers(), stream=True, timeout=self.timeout
-                )
-                with response:
-                    if response.status_code in RETRY_STATUSES:
-                        failure = f"{self.server} answered {response.status_code}"
-                    else:
-                        if response.status_code == 404:
-                            raise OperationFailed(f"{what}: {self.server} has no such package")
-                        if response.status_code not in (200, 206):
-                            raise self._failed(response, what)
-                        transfer.accept(response, what)
-                        for block in response.iter_content(READ_BLOCK):
-                            transfer.write(block)
-                            if progress is not None:
-                                progress(transfer.written, transfer.total)
-                        if transfer.total is None or transfer.written >= transfer.total:
-                            transfer.finish()
-                            return
-                        failure = "the body ended early"
-            except (*NETWORK_ERRORS, requests.exceptions.ChunkedEncodingError) as error:
-                failure = f"the connection to {self.server} broke ({error.__class__.__name__})"
-            if transfer.written > before:
-                attempt = 0
-            else:
-                if attempt >= self.retries:
-                    raise OperationFailed(
-                        f"{what} failed after {attempts_text(attempt + 1)}: {failure}"
-                    )
-                self._wait(attempt, response)
-                attempt += 1
-            transfer.resumes += 1

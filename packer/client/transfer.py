@@ -84,21 +84,41 @@ class MultipartBody:
 
 
 class PartFile:
-    """A download in progress: the `.part` file, bytes written, hash, ETag and total."""
+    """A download in progress: the `.part` file (owner-only), bytes written, hash, ETag and total.
 
-    def __init__(self, part: Path) -> None:
+    `write` refuses a block that would pass the cap: the smallest of the feed's recorded
+    size, the configured maximum and what the response itself advertises.
+    """
+
+    def __init__(
+        self,
+        part: Path,
+        expected_size: int | None = None,
+        max_bytes: int | None = None,
+        what: str = "download",
+    ) -> None:
         self.part = part
-        self.stream = open(part, "wb")
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        os.fchmod(fd, 0o600)  # also when an older `.part` was there
+        self.stream = os.fdopen(fd, "wb")
         self.digest = hashlib.sha256()
         self.written = 0
         self.total: int | None = None
         self.etag: str | None = None
         self.resumes = 0
+        self.expected_size = expected_size
+        self.max_bytes = max_bytes
+        self.what = what
 
-    @property
-    def etag_sha(self) -> str | None:
-        """The SHA-256 the ETag carries (the feed's ETag is the SHA-256), or None."""
-        return etag_sha256(self.etag)
+    def cap(self) -> tuple[int, str] | None:
+        """Return the most bytes this download may hold and who set it, or None: no cap."""
+        caps = [
+            (self.expected_size, "the size the feed records"),
+            (self.total, "the size the server advertised"),
+            (self.max_bytes, "the configured maximum"),
+        ]
+        known = [(size, source) for size, source in caps if size is not None]
+        return min(known, key=lambda c: c[0]) if known else None
 
     def request_headers(self) -> dict[str, str]:
         """Ask for the rest of the same object once some bytes are here."""
@@ -128,9 +148,21 @@ class PartFile:
         length = response.headers.get("Content-Length")
         self.total = int(length) if length and length.isdigit() else None
         self.etag = response.headers.get("ETag")
+        cap = self.cap()
+        if self.total is not None and cap is not None and self.total > cap[0]:
+            raise OperationFailed(
+                f"{what}: the server offers {self.total} bytes, more than {cap[0]} ({cap[1]}); "
+                "nothing was downloaded"
+            )
 
     def write(self, block: bytes) -> None:
-        """Append and hash a block."""
+        """Append and hash a block; refuse one that would pass the cap, writing none of it."""
+        cap = self.cap()
+        if cap is not None and self.written + len(block) > cap[0]:
+            raise OperationFailed(
+                f"{self.what}: the server sent more than {cap[0]} bytes ({cap[1]}); "
+                "the download was stopped and discarded"
+            )
         self.stream.write(block)
         self.digest.update(block)
         self.written += len(block)

@@ -24,10 +24,12 @@ from packer.model.conventions import DeployReport, DeployStatus
 from packer.model.errors import BadInput, OperationFailed, PackerError, UnsafeArchive
 from packer.model.formats import detect_format
 from packer.target.fetch import describe_local_file, fetch_package, select_version
-from packer.target.journal import Journal, JournalEntry, utc_now
-from packer.target.layout import TargetLayout
+from packer.target.folding import refuse_folded_names
+from packer.target.journal import Journal, JournalEntry, one_line, utc_now
+from packer.target.layout import TargetLayout, folds_names
 from packer.target.locks import exclusive_lock, lock_path
 from packer.target.pipeline import StepRun, run_steps
+from packer.target.private import open_private, private_dir
 from packer.target.process import Process, resolve_process
 from packer.target.retention import RetentionResult, apply_retention
 from packer.target.scripts import StepResult
@@ -51,6 +53,7 @@ class DeployOptions:
     which: Callable[[str], str | None] = shutil.which
     limits: archive.Limits | None = None  # None means the shared defaults
     sleep: Callable[[float], None] = time.sleep  # between health-check attempts
+    probe_folding: Callable[[Path], bool] = folds_names  # once per deploy, where releases go
 
     @property
     def layout(self) -> TargetLayout:
@@ -112,12 +115,17 @@ def _deploy_locked(
             if package.from_cache:
                 package.path.unlink(missing_ok=True)  # the cache keeps nothing refused
         status = DeployStatus.REFUSED if refused else DeployStatus.FAILED
-        _finish(journal, entry, options, status, str(error))
+        _finish(journal, entry, options, status, _described(error))
+        error.args = (entry.message,)  # the one line the journal holds, shown on the console
         raise
     except OSError as error:
-        message = f"extracting {package.path.name} failed: {error}"
+        message = f"extracting {package.path.name} failed: {_described(error)}"
         _finish(journal, entry, options, DeployStatus.FAILED, message)
-        raise OperationFailed(message) from error
+        raise OperationFailed(entry.message) from error
+    except BaseException as error:  # interrupted, or out of memory: the entry still closes
+        message = f"extracting {package.path.name} stopped: {type(error).__name__}: {error}"
+        _finish(journal, entry, options, DeployStatus.FAILED, _described(error, message))
+        raise
     entry.directory = str(release)
     journal.record(entry)
     options = replace(options, variables=process.variables)  # the manifest's, and secrets masked
@@ -167,7 +175,7 @@ def _finish(
     entry.status = status
     entry.success = status == DeployStatus.SUCCESS
     entry.finished = options.now()
-    entry.message = options.variables.mask(message) if message else None
+    entry.message = one_line(options.variables.mask(message)) if message else None
     journal.record(entry)
 
 
@@ -180,17 +188,34 @@ def _extract_release(
     temp = package_dir / f".{release.name}.extracting-{uuid.uuid4().hex[:12]}"
     limits = limits_of(options)
     try:
+        if options.probe_folding(package_dir):
+            info = archive.inspect_archive(package.path, package.fmt, limits)
+            refuse_folded_names((e.name for e in info.entries), package.path.name, str(package_dir))
         archive.extract_archive(package.path, package.fmt, temp, limits)
         process = resolve_process(temp, options.environment, options.variables, options.substitute)
         _fsync_directory(temp)
         os.rename(temp, release)
-    except BaseException:
-        if temp.exists():
-            archive.remove_tree(temp)
+    except BaseException as error:
+        _discard(temp, error)
         _remove_empty(package_dir, options.root)
         raise
     _fsync_directory(package_dir)
     return release, process
+
+
+def _described(error: BaseException, text: str | None = None) -> str:
+    """Return an error's message (or `text`) with any notes added to it."""
+    notes = getattr(error, "__notes__", [])
+    return "; ".join([text or str(error), *notes])
+
+
+def _discard(temp: Path, error: BaseException) -> None:
+    """Remove a failed extraction's temp folder, at any depth; note on `error` if we cannot."""
+    try:
+        if os.path.lexists(temp):
+            archive.remove_tree(temp)
+    except OSError as failure:
+        error.add_note(f"could not remove {temp}: {failure}")
 
 
 def _remove_empty(directory: Path, root: Path) -> None:
@@ -230,8 +255,9 @@ def _run_steps(
         "OCTOPACK_PREVIOUS_INSTALL_DIR": str(previous) if previous else "",
     }
     env = script_environment(os.environ, context, process.variables)
-    layout.logs_dir.mkdir(parents=True, exist_ok=True)
-    with open(_log_path(layout, package, options, release), "w", encoding="utf-8") as log:
+    private_dir(layout.logs_dir)
+    log_fd = open_private(_log_path(layout, package, options, release), os.O_WRONLY | os.O_TRUNC)
+    with os.fdopen(log_fd, "w", encoding="utf-8") as log:
         run = StepRun(release, env, process, _masked(options), log,
                       options.allow_missing_variables, options.which, options.sleep, warnings)  # fmt: skip
         return run_steps(run)
@@ -298,7 +324,13 @@ def fetch_from_feed(
     with client or FeedClient(server or "", api_key, space) as feed:
         chosen = select_version(feed, package_id, version, version_range, prerelease)
         path, found_id, found_version, sha, downloaded = fetch_package(
-            feed, options.layout.cache_dir, package_id, chosen, options.lock_timeout, echo
+            feed,
+            options.layout.cache_dir,
+            package_id,
+            chosen,
+            options.lock_timeout,
+            echo,
+            limits_of(options).max_package_bytes,
         )
     fmt = detect_format(path.name)
     return PackageToDeploy(path, found_id, found_version, fmt, sha, from_cache=True)

@@ -19,6 +19,7 @@ from packer.model.identity import package_filename, parse_package_filename, vali
 from packer.model.ranges import parse_range
 from packer.model.versions import parse_version
 from packer.target.locks import exclusive_lock
+from packer.target.private import private_dir
 
 
 def select_version(
@@ -58,6 +59,12 @@ def _expected_sha256(detail: dict[str, Any], package_id: str, version: str) -> s
     return sha
 
 
+def _recorded_size(detail: dict[str, Any]) -> int | None:
+    """Return the package size the feed records, or None when it gives none."""
+    size = detail.get("PackageSizeBytes")
+    return size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
+
+
 def fetch_package(
     client: FeedClient,
     cache_dir: Path,
@@ -65,10 +72,12 @@ def fetch_package(
     version: str,
     lock_timeout: float,
     echo: Callable[[str], None],
+    max_bytes: int | None = None,
 ) -> tuple[Path, str, str, str, bool]:
     """Put a verified package in the cache; return (path, id, version, sha256, downloaded).
 
-    The id and version are as the feed holds them (as pushed).
+    The id and version are as the feed holds them (as pushed). The download stops at the
+    size the feed records and at `max_bytes`, whatever the server streams.
     """
     detail = client.package_detail(package_id, version)
     package_id = str(detail.get("PackageId") or package_id)
@@ -80,7 +89,7 @@ def fetch_package(
             f"the feed lists {package_id} {version} as {extension!r}, not a package"
         )
     path = cache_dir / package_filename(package_id, version, extension)
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(cache_dir, tighten=False)
     lock = cache_dir / f".{path.name}.lock"
     with exclusive_lock(lock, lock_timeout, f"{path.name} into the cache", on_wait=echo):
         if path.is_file():
@@ -90,7 +99,14 @@ def fetch_package(
             echo(f"cached {path.name} does not match the feed's SHA-256; downloading again")
             path.unlink()
         echo(f"downloading {package_id} {version} from {client.server}")
-        result = client.download(package_id, version, path, expected_sha256=sha)
+        result = client.download(
+            package_id,
+            version,
+            path,
+            sha,
+            expected_size=_recorded_size(detail),
+            max_bytes=max_bytes,
+        )
         if result.resumes:
             echo(f"download resumed {result.resumes} time(s) after broken connections")
     return path, package_id, version, sha, True

@@ -21,8 +21,23 @@ from typing import Any
 
 from packer.model.conventions import DeployStatus
 from packer.model.errors import OperationFailed
+from packer.target.private import open_private, private_dir
 
 JOURNAL_NAME = "journal.json"
+
+
+MAX_WORD = 160  # longer words (deep entry paths) keep their ends only
+MAX_MESSAGE = 1000
+
+
+def one_line(text: str) -> str:
+    """Return `text` as one readable line: no line breaks, very long paths and text elided."""
+    words = [
+        w if len(w) <= MAX_WORD else f"{w[: MAX_WORD // 2 - 10]}...({len(w)} chars)...{w[-40:]}"
+        for w in text.split()
+    ]
+    line = " ".join(words)
+    return line if len(line) <= MAX_MESSAGE else line[: MAX_MESSAGE - 3] + "..."
 
 
 def utc_now() -> str:
@@ -57,7 +72,10 @@ class JournalEntry:
 
 
 def write_json_atomically(path: Path, document: Any) -> None:
-    """Write JSON to a temp file beside `path`, fsync it, and rename it over `path`."""
+    """Write JSON to a temp file beside `path`, fsync it, and rename it over `path`.
+
+    The temp file is mkstemp's, 0600, so the journal is readable by its owner only.
+    """
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -82,8 +100,9 @@ class Journal:
     @contextmanager
     def _locked(self) -> Iterator[None]:
         """Serialise read-modify-write cycles across processes."""
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.state_dir / "journal.lock", "a+b") as handle:
+        private_dir(self.state_dir)
+        fd = open_private(self.state_dir / "journal.lock", os.O_RDWR)
+        with os.fdopen(fd, "r+b") as handle:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             yield
 

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from packer.model.errors import OperationFailed
+from packer.target.private import open_private, private_dir
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -44,8 +45,8 @@ def exclusive_lock(
 
     `on_wait` is told once, with a message a person can read, when we have to wait.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    private_dir(path.parent, tighten=False)
+    fd = open_private(path, os.O_RDWR)
     try:
         if not _try_lock(fd):
             on_wait(f"waiting for another deploy of {describe} to finish (lock {path})")

@@ -15,6 +15,7 @@ from pathlib import Path
 from packer.model.errors import BadInput
 
 MASK = "***"
+MIN_MASKED_LINE = 3  # shorter lines of a multi-line secret would mask ordinary text, hiding little
 _SHELL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NOT_ENV_CHAR = re.compile(r"[^A-Z0-9_]")
 
@@ -92,12 +93,30 @@ class Variables:
                 return value
         return None
 
+    def secrets(self) -> list[str]:
+        """Return the texts to mask, longest first: every sensitive value, whole and per line.
+
+        Output is masked line by line, so a multi-line value (a PEM key) is also masked one
+        line at a time: each line as given and without surrounding blanks, skipping lines
+        shorter than MIN_MASKED_LINE characters.
+        """
+        found: set[str] = set()
+        for name in self.sensitive:
+            value = self.values.get(name)
+            if not value:
+                continue
+            found.add(value)
+            if "\n" in value or "\r" in value:
+                found.add(value.replace("\r\n", "\n"))
+                for line in value.splitlines():
+                    found.update(
+                        t for t in (line, line.strip()) if len(t.strip()) >= MIN_MASKED_LINE
+                    )
+        return sorted(found, key=len, reverse=True)
+
     def mask(self, text: str) -> str:
         """Replace every sensitive value in `text` with `***` (longest values first)."""
-        secrets = sorted(
-            {self.values[n] for n in self.sensitive if self.values.get(n)}, key=len, reverse=True
-        )
-        for secret in secrets:
+        for secret in self.secrets():
             text = text.replace(secret, MASK)
         return text
 

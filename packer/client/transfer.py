@@ -110,6 +110,11 @@ class PartFile:
         self.max_bytes = max_bytes
         self.what = what
 
+    @property
+    def etag_sha(self) -> str | None:
+        """The SHA-256 the ETag carries (the feed's ETag is the SHA-256), or None."""
+        return etag_sha256(self.etag)
+
     def cap(self) -> tuple[int, str] | None:
         """Return the most bytes this download may hold and who set it, or None: no cap."""
         caps = [

@@ -123,7 +123,8 @@ def _deploy_locked(
         _finish(journal, entry, options, DeployStatus.FAILED, message)
         raise OperationFailed(entry.message) from error
     except BaseException as error:  # interrupted, or out of memory: the entry still closes
-        message = f"extracting {package.path.name} stopped: {type(error).__name__}: {error}"
+        message = f"extracting {package.path.name} stopped: {type(error).__name__}"
+        message += f": {error}" if str(error) else ""
         _finish(journal, entry, options, DeployStatus.FAILED, _described(error, message))
         raise
     entry.directory = str(release)

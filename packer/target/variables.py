@@ -107,7 +107,8 @@ class Variables:
                 continue
             found.add(value)
             if "\n" in value or "\r" in value:
-                found.add(value.replace("\r\n", "\n"))
+                unix = value.replace("\r\n", "\n")
+                found.update((unix, unix.replace("\n", "\r\n")))
                 for line in value.splitlines():
                     found.update(
                         t for t in (line, line.strip()) if len(t.strip()) >= MIN_MASKED_LINE

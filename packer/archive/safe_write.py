@@ -3,7 +3,8 @@
 Symlinks are created last and directory modes and mtimes applied last, so nothing is ever
 written through a link and a read-only directory never blocks its own contents. Names are
 opened relative to a descriptor of the destination, so no per-file path resolution or
-realpath is needed.
+realpath is needed. `remove_tree` is the one way octopack deletes a tree (a failed
+extraction, target retention): iterative and descriptor-relative, so depth never matters.
 """
 
 from __future__ import annotations

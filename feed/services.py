@@ -12,9 +12,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from feed.core.channels import ChannelStore
 from feed.core.config import FeedConfig
 from feed.core.deployments import DeploymentStore
 from feed.core.keys import KeyStore
+from feed.core.lifecycles import LifecycleStore
 from feed.core.repository import Repository
 from feed.retention.store import RetentionStore
 from packer.archive.validator import Limits
@@ -25,14 +27,16 @@ STALE_SPOOL_SECONDS = 24 * 3600  # no upload lives this long; its process is gon
 
 @dataclass(frozen=True)
 class FeedServices:
-    """The core objects of one feed (repository, keys, retention, deployments) and its
-    configuration."""
+    """The core objects of one feed (repository, keys, retention, deployments, lifecycles,
+    channels) and its configuration."""
 
     config: FeedConfig
     repository: Repository
     keys: KeyStore
     retention: RetentionStore
     deployments: DeploymentStore
+    lifecycles: LifecycleStore
+    channels: ChannelStore
 
 
 def limits_for(config: FeedConfig) -> Limits:
@@ -52,7 +56,8 @@ def open_feed(storage: Storage, config: FeedConfig) -> FeedServices:
     keys = KeyStore(storage, config.api_keys, config.clock)
     deployments = DeploymentStore(storage, repository)
     retention = RetentionStore(storage, config.clock, deployments)
-    return FeedServices(config, repository, keys, retention, deployments)
+    promotion = (LifecycleStore(storage), ChannelStore(storage))
+    return FeedServices(config, repository, keys, retention, deployments, *promotion)
 
 
 def sweep_leftovers(config: FeedConfig, storage: Storage) -> int:

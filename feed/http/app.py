@@ -11,6 +11,7 @@ from flask import Flask, Response, jsonify
 from feed.http import octopus
 from feed.http.admin import deployments as deployments_api
 from feed.http.admin import keys as keys_api
+from feed.http.admin import promotion as promotion_api
 from feed.http.admin import retention as retention_api
 from feed.http.context import EXTENSION
 from feed.http.errors import handle_error
@@ -34,6 +35,7 @@ def create_app(services: FeedServices) -> Flask:
     nuget_v2.init_app(app)
     app.register_blueprint(keys_api.bp)
     app.register_blueprint(deployments_api.bp)
+    app.register_blueprint(promotion_api.bp)
     retention_api.init_app(app)
     app.add_url_rule("/health", "health", health)
     app.register_error_handler(Exception, handle_error)

@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -51,6 +52,7 @@ class DeployOptions:
     which: Callable[[str], str | None] = shutil.which
     limits: archive.Limits | None = None  # None means the shared defaults
     sleep: Callable[[float], None] = time.sleep  # between health-check attempts
+    on_finish: Callable[[JournalEntry], None] | None = None  # e.g. the feed report
 
     @property
     def layout(self) -> TargetLayout:
@@ -169,6 +171,8 @@ def _finish(
     entry.finished = options.now()
     entry.message = options.variables.mask(message) if message else None
     journal.record(entry)
+    if options.on_finish is not None:
+        options.on_finish(entry)
 
 
 def _extract_release(
@@ -295,7 +299,7 @@ def fetch_from_feed(
 ) -> PackageToDeploy:
     """Pick a version on the feed and fetch it into the cache, verified."""
     echo = _masked(options)
-    with client or FeedClient(server or "", api_key, space) as feed:
+    with nullcontext(client) if client else FeedClient(server or "", api_key, space) as feed:
         chosen = select_version(feed, package_id, version, version_range, prerelease)
         path, found_id, found_version, sha, downloaded = fetch_package(
             feed, options.layout.cache_dir, package_id, chosen, options.lock_timeout, echo

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from packer.cli.common import admin_target_options, output_format_option, print_json, report_errors
-from packer.model.errors import BadInput
+from packer.model.errors import BadInput, OperationFailed
 
 target_options = admin_target_options("Work on this feed storage directly (no server needed).")
 
@@ -39,8 +39,8 @@ class _Remote:
     def set_channel(self, channel: Any) -> dict[str, Any]:
         return self.client.set_channel(channel)
 
-    def delete_channel(self, name: str) -> dict[str, Any]:
-        return self.client.delete_channel(name)
+    def delete_channel(self, name: str, package: str | None) -> dict[str, Any]:
+        return self.client.delete_channel(name, package)
 
 
 def _target(storage: str | None, server: str | None, api_key: str | None) -> Any:
@@ -189,17 +189,31 @@ def channel_list(
 
 @channel_group.command("delete")
 @click.argument("name")
+@click.option("--package", metavar="ID|GLOB", help="Delete only the entry for this pattern.")
 @target_options
 @output_format_option
 @report_errors
 def channel_delete(
-    name: str, storage: str | None, server: str | None, api_key: str | None, output_format: str
+    name: str,
+    package: str | None,
+    storage: str | None,
+    server: str | None,
+    api_key: str | None,
+    output_format: str,
 ) -> None:
-    """Delete channel NAME."""
-    from packer.model.channels import check_channel_name
+    """Delete channel NAME (every entry of it, or with --package the one for that pattern)."""
+    from packer.model.channels import Channel, check_channel_name
 
-    document = _target(storage, server, api_key).delete_channel(check_channel_name(name))
-    print_json(document) if output_format == "json" else click.echo(f"deleted channel {name}")
+    target = _target(storage, server, api_key)
+    document = target.delete_channel(check_channel_name(name), package)
+    deleted = [Channel.from_json(item) for item in document.get("deleted") or []]
+    if not deleted:
+        raise OperationFailed(f"no channel {name!r} to delete")
+    if output_format == "json":
+        print_json(document)
+        return
+    for channel in deleted:
+        click.echo(f"deleted channel {channel.describe()}")
 
 
 COMMANDS = [lifecycle_group, channel_group]

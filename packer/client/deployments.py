@@ -17,7 +17,7 @@ from packer.client.feed import FeedClient
 from packer.client.http import error_text
 from packer.model.channels import Channel, channels_from_json
 from packer.model.errors import BadInput, OperationFailed
-from packer.model.lifecycles import Lifecycle, LifecycleTable
+from packer.model.lifecycles import Lifecycle, parse_phases
 from packer.model.versions import parse_version
 
 __all__ = ["Delivery", "DeploymentsClient", "ReportAnswer"]
@@ -135,15 +135,16 @@ class DeploymentsClient(FeedClient):
         return self._json("GET", "lifecycles", f"reading lifecycles on {self.server}")
 
     def lifecycle_for(self, package_id: str) -> Lifecycle | None:
-        """The lifecycle of one package; None when none applies or the feed has no lifecycles."""
-        url = self._api("lifecycles")
-        what = f"reading lifecycles on {self.server}"
-        response = self._get(url, what)
+        """The lifecycle of one package (the feed resolves overrides); None when none applies
+        or the feed has no lifecycles at all."""
+        what = f"reading the lifecycle of {package_id} on {self.server}"
+        response = self._get(self._api("lifecycles"), what, params={"package": package_id})
         if response.status_code == 404:  # not an octopack feed (an Octopus server, say)
             return None
         if response.status_code != 200:
             raise self._failed(response, what)
-        return LifecycleTable.from_json(_object(response, what)).for_package(package_id)
+        phases = _object(response, what).get("phases")
+        return Lifecycle(parse_phases(phases)) if phases else None
 
     def set_lifecycle(self, phases: list[str], package: str | None) -> dict[str, Any]:
         """Set the default lifecycle, or with `package` an override (admin key)."""
@@ -163,26 +164,31 @@ class DeploymentsClient(FeedClient):
         document = self._json("GET", "channels", f"reading channels on {self.server}")
         return channels_from_json(document)
 
-    def channel(self, name: str, package_id: str | None = None) -> Channel:
-        """The channel called `name` (case-insensitive); it must cover `package_id` if given."""
-        found = next((c for c in self.channels() if c.name.lower() == name.lower()), None)
-        if found is None:
-            raise OperationFailed(f"{self.server} has no channel {name!r}")
-        if package_id is not None and not found.applies_to(package_id):
+    def channel(self, name: str, package_id: str) -> Channel:
+        """The channel called `name` that applies to `package_id` (the feed resolves it)."""
+        what = f"reading channel {name!r} on {self.server}"
+        params = {"name": name, "package": package_id}
+        found = channels_from_json(self._json("GET", "channels", what, params=params))
+        if found:
+            return found[0]
+        others = channels_from_json(self._json("GET", "channels", what, params={"name": name}))
+        if others:
+            patterns = ", ".join(repr(c.package) for c in others)
             raise OperationFailed(
-                f"channel {found.name!r} is for packages {found.package!r}, not {package_id!r}"
+                f"channel {name!r} is for packages {patterns}, not {package_id!r}"
             )
-        return found
+        raise OperationFailed(f"{self.server} has no channel {name!r}")
 
     def set_channel(self, channel: Channel) -> dict[str, Any]:
         """Create or replace a channel by name (admin key)."""
         what = f"setting channel {channel.name!r} on {self.server}"
         return self._json("PUT", "channels", what, json=channel.to_json())
 
-    def delete_channel(self, name: str) -> dict[str, Any]:
-        """Delete a channel by name (admin key)."""
+    def delete_channel(self, name: str, package: str | None = None) -> dict[str, Any]:
+        """Delete a channel by name, or only its entry for `package` (admin key)."""
         what = f"deleting channel {name!r} on {self.server}"
-        return self._json("DELETE", "channels", what, params={"name": name})
+        params = {"name": name, **({"package": package} if package else {})}
+        return self._json("DELETE", "channels", what, params=params)
 
 
 def _object(response: requests.Response, what: str) -> dict[str, Any]:

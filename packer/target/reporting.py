@@ -16,7 +16,7 @@ from typing import Any
 
 from packer.client.deployments import Delivery, DeploymentsClient
 from packer.model.conventions import DeployStatus
-from packer.model.errors import BadInput
+from packer.model.environments import check_name
 from packer.target.journal import JournalEntry
 from packer.target.outbox import Outbox
 
@@ -31,10 +31,8 @@ def default_target() -> str:
 
 
 def check_target(name: str) -> str:
-    """Return a target name; BadInput when empty, too long or holding control characters."""
-    if not name.strip() or len(name) > 200 or any(ord(c) < 32 for c in name):
-        raise BadInput(f"--target {name!r} must be 1-200 printable characters")
-    return name
+    """Return a target name the feed will take (the environment-name rule); BadInput else."""
+    return check_name(name, "--target")
 
 
 def deployment_report(entry: JournalEntry, target: str, forced: bool) -> dict[str, Any]:

@@ -112,3 +112,24 @@ def test_bad_rules_exit_2_before_the_feed_is_asked(args, message):
     result = octopack(*args, "--server", "http://127.0.0.1:9", "--api-key", "x")
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_lifecycle_and_channels_on_the_storage_directly(tmp_path):
+    store = str(tmp_path / "store")
+    for args in (("lifecycle", "set", "Test,Production", "--package", "Web.*"),
+                 ("channel", "set", "beta", "--tag", "^beta")):  # fmt: skip
+        result = octopack(*args, "--storage", store)
+        assert result.exit_code == 0, result.output
+    shown = json.loads(octopack("lifecycle", "show", "--storage", store,
+                                "--output-format", "json").stdout)  # fmt: skip
+    assert shown["default"] is None and "Web.*" in json.dumps(shown["packages"])
+    assert "beta: --tag '^beta'" in octopack("channel", "list", "--storage", store).output
+    assert octopack("channel", "delete", "beta", "--storage", store).exit_code == 0
+    gone = octopack("channel", "delete", "beta", "--storage", store)
+    assert gone.exit_code == 1 and "no channel 'beta'" in gone.stderr
+
+
+def test_a_bad_target_name_exits_2(tmp_path):
+    result = octopack("deploy", "Web.App", "--root", tmp_path, "--environment", "Test",
+                      "--server", "http://127.0.0.1:9", "--target", "web/01")  # fmt: skip
+    assert result.exit_code == 2 and "--target 'web/01'" in result.stderr

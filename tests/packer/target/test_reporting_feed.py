@@ -135,7 +135,7 @@ def test_feed_stopped_before_the_report_then_outbox_delivered_once(backend, tmp_
         go.touch()
         out, err = process.communicate(timeout=120)
         assert process.returncode == 0, err  # an undelivered report never fails a deploy
-        assert "kept in" in err and "sent on the next run" in err
+        assert "kept in" in out and "sent on the next run" in out  # progress goes to stdout
     waiting = outbox_files(root)
     assert len(waiting) == 1
     assert stat.S_IMODE(waiting[0].stat().st_mode) == 0o600

@@ -103,7 +103,11 @@ class Reporter:
             result.rejected += 1
             self._say(result, f"warning: {path.name} in the outbox is {reason}; moved to {moved}")
         mine = [entry for entry in waiting if entry.server == self.client.server]
-        result.kept += len(waiting) - len(mine)
+        others = sorted({entry.server for entry in waiting} - {self.client.server})
+        if others:
+            result.kept += len(waiting) - len(mine)
+            self._say(result, f"{len(waiting) - len(mine)} deployment reports in "
+                      f"{self.outbox.path} wait for another feed: {', '.join(others)}")  # fmt: skip
         for index, entry in enumerate(mine):
             answer = self.client.report(entry.report, retries=REPORT_RETRIES)
             if answer.delivery == Delivery.DELIVERED:

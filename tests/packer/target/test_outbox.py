@@ -42,3 +42,18 @@ def test_rejected_reports_keep_the_reason_and_leave_the_outbox(tmp_path: Path):
 
 def test_an_empty_or_missing_outbox_waits_for_nothing(tmp_path: Path):
     assert Outbox(tmp_path / "nowhere").waiting() == ([], [])
+
+
+def test_reports_wait_for_the_feed_they_were_made_for(tmp_path: Path):
+    from packer.client.deployments import DeploymentsClient
+    from packer.target.reporting import Reporter
+
+    outbox = Outbox(tmp_path / ".octopack")
+    outbox.put("http://127.0.0.1:9", _report(1))
+    said: list[str] = []
+    with DeploymentsClient("http://127.0.0.1:8", None, sleep=lambda s: None) as client:
+        result = Reporter(client, outbox, said.append, "web-01").flush()
+    assert result.to_json() == {"delivered": 0, "rejected": 0, "kept": 1}
+    assert said == [f"1 deployment reports in {outbox.path} wait for another feed: "
+                    "http://127.0.0.1:9"]  # fmt: skip
+    assert len(outbox.waiting()[0]) == 1

@@ -215,13 +215,17 @@ def plan_package(
     rules: Rules,
     pins: Iterable[str],
     now: datetime,
+    deployed: Mapping[str, str] | None = None,
 ) -> list[Decision]:
     """Decide every version of one package, newest first, as of `now` (the run's start).
 
-    `pins` holds normalised versions. Versions published at or after `now` are kept and do
-    not count, so the plan is the one the feed's state just before `now` gives.
+    `pins` holds normalised versions; `deployed` maps normalised lower-case versions that
+    deployments keep to their rule text (`current in Production`). Versions published at
+    or after `now` are kept and do not count, so the plan is the one the feed's state just
+    before `now` gives.
     """
     pinned = {p.lower() for p in pins}
+    deployed = deployed or {}
     ordered = sorted(candidates, key=lambda c: c.version, reverse=True)
     present = [c for c in ordered if c.published < now]
     latest = _latest(present)
@@ -240,6 +244,9 @@ def plan_package(
         else:
             rule = _decide(candidate, rules, pinned, latest, now, stable_seen, None, empty)
             stable_seen += 1
+        kept_by_deployment = deployed.get(candidate.version.normalized.lower())
+        if kept_by_deployment and candidate.published < now and rule[1] != "pinned":
+            rule = (KEPT, kept_by_deployment)
         decisions.append(Decision(candidate.id, str(candidate.version), rule[0], rule[1]))
     return decisions
 

@@ -147,6 +147,9 @@ COMMAND_MODULES = {
     "retention": "retention",
     "pin": "retention",
     "unpin": "retention",
+    "deployments": "deployments",
+    "lifecycle": "promotion",
+    "channel": "promotion",
 }
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,6 +21,9 @@ from packer.cli.common import (
 )
 from packer.model.conventions import DeployReport, DeployStatus
 from packer.model.errors import BadInput, OperationFailed, UnsafeArchive
+
+if TYPE_CHECKING:
+    from packer.target.promotion import Wanted
 
 
 def _echo_for(output_format: str) -> Callable[[str], None]:
@@ -46,6 +50,15 @@ def _check_root(root: Path) -> Path:
 @click.option("--version", "version", help="Deploy exactly this version.")
 @click.option("--range", "version_range", help="Deploy the newest version in a NuGet range.")
 @click.option("--prerelease", is_flag=True, help="Let the newest version be a prerelease.")
+@click.option("--channel", metavar="NAME", help="Only versions the feed's channel NAME admits.")
+@click.option(
+    "--force", is_flag=True,
+    help="Deploy a version the lifecycle refuses (the report records forced: true).",
+)  # fmt: skip
+@click.option(
+    "--target", "target_name", metavar="NAME",
+    help="Name of this target in deployment reports [host name].",
+)  # fmt: skip
 @server_option
 @api_key_option("Feed API key")
 @space_option
@@ -73,6 +86,9 @@ def deploy_command(
     version: str | None,
     version_range: str | None,
     prerelease: bool,
+    channel: str | None,
+    force: bool,
+    target_name: str | None,
     server: str | None,
     api_key: str | None,
     space: str | None,
@@ -95,10 +111,14 @@ def deploy_command(
 
     Extracts into {root}/{environment}/{id}/{version}, runs PreDeploy, substitutes
     variables (and structured variables of the package's octopack.toml), runs Deploy and
-    PostDeploy, runs the health check, then points `current` at the release.
+    PostDeploy, runs the health check, then points `current` at the release. With a
+    lifecycle on the feed, an environment takes only versions that passed the phase before
+    it. Every deployment against a feed is reported to it (reports that cannot be sent
+    wait in {root}/.octopack/outbox/ and go first on the next run).
     """
     from packer.target import deploy
     from packer.target.layout import check_segment
+    from packer.target.promotion import Wanted
     from packer.target.variables import Variables
 
     if version and version_range:
@@ -126,21 +146,20 @@ def deploy_command(
         _report_cleanup(package_id, environment, result, output_format)
         return
     if package_file is not None:
-        if version or version_range:
-            raise BadInput("--file takes id and version from the package; drop --version/--range")
+        if version or version_range or channel:
+            raise BadInput(
+                "--file takes id and version from the package; drop --version/--range/--channel"
+            )
     elif not package_id:
         raise BadInput("give a package ID to deploy from the feed, or --file PACKAGE")
+    wanted = Wanted(package_id or "", version, version_range, prerelease, environment,
+                    channel, force)  # fmt: skip
     if dry_run:
-        _dry_run(options, package_file, package_id, version, version_range, prerelease,
-                 server, api_key, space, output_format)  # fmt: skip
+        _dry_run(options, package_file, wanted, server, api_key, space, output_format)
         return
     try:
-        if package_file is not None:
-            outcome = deploy.deploy_file(package_file.resolve(), options, package_id)
-        else:
-            outcome = deploy.deploy_from_feed(
-                options, package_id, version, version_range, prerelease, server, api_key, space
-            )
+        outcome = _deploy_reported(options, package_file, wanted, target_name,
+                                   server, api_key, space)  # fmt: skip
     except OperationFailed as error:
         if output_format == "json":  # a pipeline still gets one document saying what happened
             refused = isinstance(error, UnsafeArchive)
@@ -167,29 +186,71 @@ def deploy_command(
         raise shown_as_json(failed) if output_format == "json" else failed
 
 
+def _deploy_reported(
+    options: Any,
+    package_file: Path | None,
+    wanted: Wanted,
+    target_name: str | None,
+    server: str | None,
+    api_key: str | None,
+    space: str | None,
+) -> DeployReport:
+    """Deploy, reporting to the feed when there is one (`--file` only with --server).
+
+    The outbox goes first; the report of this deployment goes last, also when it failed.
+    """
+    from packer.client.deployments import DeploymentsClient
+    from packer.target import deploy
+    from packer.target.outbox import Outbox
+    from packer.target.promotion import choose_version
+    from packer.target.reporting import Reporter
+
+    if package_file is not None and not server:
+        return deploy.deploy_file(package_file.resolve(), options, wanted.package_id or None)
+    with DeploymentsClient(server or "", api_key, space) as client:
+        outbox = Outbox(options.layout.state_dir)
+        reporter = Reporter(client, outbox, options.echo, target_name)
+        reporter.flush()
+        options = replace(options, on_finish=reporter.record)
+        try:
+            if package_file is not None:
+                return deploy.deploy_file(
+                    package_file.resolve(), options, wanted.package_id or None
+                )
+            choice = choose_version(client, wanted)
+            reporter.forced = choice.forced
+            return deploy.deploy_from_feed(
+                options, wanted.package_id, choice.version, None, False, server, api_key,
+                space, client=client,
+            )  # fmt: skip
+        finally:
+            reporter.flush()
+
+
 def _dry_run(
     options: Any,
     package_file: Path | None,
-    package_id: str | None,
-    version: str | None,
-    version_range: str | None,
-    prerelease: bool,
+    wanted: Wanted,
     server: str | None,
     api_key: str | None,
     space: str | None,
     output_format: str,
 ) -> None:
     """Print what the deploy would do; the release folders stay as they are."""
+    from packer.client.deployments import DeploymentsClient
     from packer.target import deploy
     from packer.target.plan import plan_package
+    from packer.target.promotion import choose_version
 
     if package_file is not None:
-        package = deploy.local_package(package_file.resolve(), options, package_id)
+        package = deploy.local_package(package_file.resolve(), options, wanted.package_id or None)
     else:
-        assert package_id is not None
-        package = deploy.fetch_from_feed(
-            options, package_id, version, version_range, prerelease, server, api_key, space
-        )
+        with DeploymentsClient(server or "", api_key, space) as client:
+            choice = choose_version(client, wanted)
+            package = deploy.fetch_from_feed(
+                options, wanted.package_id, choice.version, None, False, server, api_key,
+                space, client=client,
+            )  # fmt: skip
     plan = plan_package(package, options)
     if output_format == "json":
         print_json(plan.to_json())

@@ -23,6 +23,7 @@ from packer.cli.common import (
     space_option,
 )
 from packer.cli.storage_option import storage_failures, storage_option
+from packer.client.deployments import DeploymentsClient
 from packer.client.feed import FeedClient
 from packer.client.results import PushReport, check_local_package
 from packer.model.conventions import OverwriteMode, PushStatus
@@ -54,9 +55,9 @@ def network_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _client(
     server: str | None, api_key: str | None, space: str | None, retries: int, timeout: float
-) -> FeedClient:
-    """A FeedClient from the command line options."""
-    return FeedClient(
+) -> DeploymentsClient:
+    """A feed client (with the promotion calls) from the command line options."""
+    return DeploymentsClient(
         server or "", api_key=api_key, space=space, retries=retries, timeout=(10.0, timeout)
     )
 
@@ -306,6 +307,7 @@ def import_command(
 @click.option("--range", "version_range", metavar="RANGE", help="NuGet range, e.g. [1.0,2.0).")
 @click.option("--prerelease", is_flag=True, help="Include pre-release versions.")
 @click.option("--latest", is_flag=True, help="Only the newest matching version.")
+@click.option("--channel", metavar="NAME", help="Only versions the feed's channel NAME admits.")
 @network_options
 @output_format_option
 @report_errors
@@ -317,6 +319,7 @@ def versions_command(
     version_range: str | None,
     prerelease: bool,
     latest: bool,
+    channel: str | None,
     retries: int,
     timeout: float,
     output_format: str,
@@ -326,7 +329,12 @@ def versions_command(
     if version_range:
         parse_range(version_range)
     with _client(server, api_key, space, retries, timeout) as client:
-        found = client.versions(package_id, version_range, prerelease, latest)
+        if channel:
+            rule = client.channel(channel, package_id)
+            listed = client.versions(package_id, version_range, prerelease or rule.wants_prerelease)
+            found = [v for v in listed if rule.matches(v.version)][: 1 if latest else None]
+        else:
+            found = client.versions(package_id, version_range, prerelease, latest)
     if output_format == "json":
         print_json(
             {
@@ -341,6 +349,7 @@ def versions_command(
             click.echo(info.version)
     if not found:
         wanted = f" in range {version_range}" if version_range else ""
+        wanted += f" in channel {channel!r}" if channel else ""
         click.echo(f"error: no versions of {package_id}{wanted} on {client.server}", err=True)
         sys.exit(FAILED_EXIT)
 

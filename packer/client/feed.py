@@ -106,14 +106,14 @@ class FeedClient(PackageDownloads):
         self._sleep(delay)
 
     def _get(
-        self, url: str, what: str, retries: int | None = None, **kwargs: Any
+        self, url: str, what: str, retries: int | None = None, method: str = "GET", **kwargs: Any
     ) -> requests.Response:
-        """GET with retries on network errors and 5xx; return the first non-retryable answer."""
+        """Send a repeatable request (GET unless `method`), retrying network errors and 5xx."""
         retries = self.retries if retries is None else retries
         attempt = 0
         while True:
             try:
-                response = self._session.get(url, timeout=self.timeout, **kwargs)
+                response = self._session.request(method, url, timeout=self.timeout, **kwargs)
                 if response.status_code not in RETRY_STATUSES:
                     return response
                 failure = f"{self.server} answered {response.status_code}: {error_text(response)}"

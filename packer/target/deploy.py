@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -54,6 +55,7 @@ class DeployOptions:
     limits: archive.Limits | None = None  # None means the shared defaults
     sleep: Callable[[float], None] = time.sleep  # between health-check attempts
     probe_folding: Callable[[Path], bool] = folds_names  # once per deploy, where releases go
+    on_finish: Callable[[JournalEntry], None] | None = None  # e.g. the feed report
 
     @property
     def layout(self) -> TargetLayout:
@@ -178,6 +180,8 @@ def _finish(
     entry.finished = options.now()
     entry.message = one_line(options.variables.mask(message)) if message else None
     journal.record(entry)
+    if options.on_finish is not None:
+        options.on_finish(entry)
 
 
 def _extract_release(
@@ -322,7 +326,7 @@ def fetch_from_feed(
 ) -> PackageToDeploy:
     """Pick a version on the feed and fetch it into the cache, verified."""
     echo = _masked(options)
-    with client or FeedClient(server or "", api_key, space) as feed:
+    with nullcontext(client) if client else FeedClient(server or "", api_key, space) as feed:
         chosen = select_version(feed, package_id, version, version_range, prerelease)
         path, found_id, found_version, sha, downloaded = fetch_package(
             feed,

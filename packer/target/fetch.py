@@ -13,13 +13,56 @@ from typing import Any
 from packer.archive import validator as archive
 from packer.client.feed import FeedClient
 from packer.client.transfer import file_sha256
+from packer.model.channels import Channel
 from packer.model.errors import BadInput, OperationFailed
 from packer.model.formats import EXTENSIONS, FORMAT_BY_EXTENSION, split_extension
 from packer.model.identity import package_filename, parse_package_filename, validate_id
 from packer.model.ranges import parse_range
-from packer.model.versions import parse_version
+from packer.model.versions import NuGetVersion, parse_version
 from packer.target.locks import exclusive_lock
 from packer.target.private import private_dir
+
+
+def candidate_versions(
+    client: FeedClient,
+    package_id: str,
+    version_range: str | None,
+    prerelease: bool,
+    channel: Channel | None = None,
+) -> list[str]:
+    """Every version the feed holds within the range and the channel, newest first.
+
+    Prereleases count when `prerelease` is given or the channel's own rule decides on them.
+    """
+    validate_id(package_id)
+    wanted = parse_range(version_range) if version_range else None
+    include = prerelease or (channel is not None and channel.wants_prerelease)
+    listed = client.versions(package_id, version_range, include_prerelease=include)
+    found: list[tuple[NuGetVersion, str]] = []
+    for info in listed:
+        value = parse_version(info.version)
+        if wanted is not None:
+            admitted = wanted.admits(value, include)
+        else:
+            admitted = include or not value.is_prerelease
+        if admitted and (channel is None or channel.matches(value)):
+            found.append((value, info.version))
+    return [text for _, text in sorted(found, key=lambda pair: pair[0], reverse=True)]
+
+
+def no_version_message(
+    client: FeedClient,
+    package_id: str,
+    version_range: str | None,
+    prerelease: bool,
+    channel: Channel | None = None,
+) -> str:
+    """Say that nothing matched, naming the range, the channel and the prerelease rule."""
+    scope = f" in range {version_range}" if version_range else ""
+    scope += f" in channel {channel.name!r} ({channel.describe()})" if channel else ""
+    skipped = not prerelease and not (channel and channel.wants_prerelease)
+    hint = " (prereleases are skipped unless --prerelease)" if skipped else ""
+    return f"{client.server} has no version of {package_id}{scope}{hint}"
 
 
 def select_version(
@@ -34,18 +77,10 @@ def select_version(
     if version:
         parse_version(version)
         return version
-    wanted = parse_range(version_range) if version_range else None
-    listed = client.versions(package_id, version_range, include_prerelease=prerelease)
-    by_value = {parse_version(info.version): info.version for info in listed}
-    if wanted is not None:
-        best = wanted.highest_match(by_value, prerelease)
-    else:
-        best = max((v for v in by_value if prerelease or not v.is_prerelease), default=None)
-    if best is None:
-        scope = f" in range {version_range}" if version_range else ""
-        hint = "" if prerelease else " (prereleases are skipped unless --prerelease)"
-        raise OperationFailed(f"{client.server} has no version of {package_id}{scope}{hint}")
-    return by_value[best]
+    found = candidate_versions(client, package_id, version_range, prerelease)
+    if not found:
+        raise OperationFailed(no_version_message(client, package_id, version_range, prerelease))
+    return found[0]
 
 
 def _expected_sha256(detail: dict[str, Any], package_id: str, version: str) -> str:

@@ -7,19 +7,15 @@ sits above `feed.core` and `feed.retention`, which it wires together.
 
 from __future__ import annotations
 
-import tempfile
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from feed.core.config import FeedConfig
 from feed.core.keys import KeyStore
 from feed.core.repository import Repository
+from feed.core.spool import sweep_spools
 from feed.retention.store import RetentionStore
 from packer.archive.validator import Limits
 from storage import Storage
-
-STALE_SPOOL_SECONDS = 24 * 3600  # no upload lives this long; its process is gone
 
 
 @dataclass(frozen=True)
@@ -50,19 +46,14 @@ def open_feed(storage: Storage, config: FeedConfig) -> FeedServices:
     return FeedServices(config, repository, keys, RetentionStore(storage, config.clock))
 
 
-def sweep_leftovers(config: FeedConfig, storage: Storage) -> int:
-    """Remove upload spools and storage temp files that a killed process left behind."""
+def sweep_leftovers(config: FeedConfig, storage: Storage, now: float | None = None) -> int:
+    """Remove upload spools no live process holds and old storage temp files.
+
+    Runs at start and on the retention schedule; a spool is taken only when its lock is
+    free (its process is gone), a storage temp file only past the temp-file grace.
+    """
     removed = 0
     sweep = getattr(storage, "sweep_temp_files", None)
     if callable(sweep):
-        removed += sweep()
-    folder = Path(config.upload_dir or tempfile.gettempdir())
-    cutoff = time.time() - STALE_SPOOL_SECONDS
-    for leftover in folder.glob("octopack-upload-*.part"):
-        try:
-            if leftover.stat().st_mtime < cutoff:
-                leftover.unlink()
-                removed += 1
-        except OSError:
-            pass  # another process took it, or it is not ours to remove
-    return removed
+        removed += sweep(now=now)
+    return removed + sweep_spools(config.upload_dir, now)

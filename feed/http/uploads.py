@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -17,6 +16,7 @@ from flask import Request
 from werkzeug.datastructures import FileStorage
 from werkzeug.formparser import FormDataParser, MultiPartParser
 
+from feed.core.spool import create_spool, spool_failure
 from feed.core.uploads import (
     CHUNK,
     DIGESTS,
@@ -67,9 +67,9 @@ class HashingSpool(io.FileIO):
     """
 
     def __init__(self, directory: str | None = None, max_bytes: int | None = None) -> None:
-        fd, name = tempfile.mkstemp(prefix="octopack-upload-", suffix=".part", dir=directory)
-        os.close(fd)
-        super().__init__(name, "r+b")
+        fd, path = create_spool(directory)  # the descriptor holds the spool's lock
+        super().__init__(fd, "r+b")
+        self.name = str(path)
         self.max_bytes = max_bytes
         self.size = 0
         self._valid = True  # False once a write did not append at the hashed end
@@ -89,11 +89,19 @@ class HashingSpool(io.FileIO):
         written = 0
         view = memoryview(chunk)
         while written < len(chunk):
-            written += super().write(view[written:]) or 0
+            written += self._write_some(view[written:])
         self.size += len(chunk)
         if self._valid and chunk:
             self._queue(chunk)
         return written
+
+    def _write_some(self, view: memoryview) -> int:
+        """One raw write; a full or refusing disk becomes the feed's StorageFull/Denied."""
+        try:
+            return super().write(view) or 0
+        except OSError as exc:
+            self.close()  # a full disk: give the room back at once
+            raise spool_failure(exc) from exc
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
         """Move, remembering whether the next write would still append."""

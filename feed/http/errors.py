@@ -80,7 +80,8 @@ def handle_error(error: Exception) -> tuple[Response, int, dict[str, str]]:
         storage_message = _storage_message(error)
         if storage_message is not None:
             message = storage_message
-            log.error("storage error on %s %s: %s", request.method, request.path, error)
+            level = logging.ERROR if status >= 500 else logging.INFO
+            log.log(level, "storage error on %s %s: %s", request.method, request.path, error)
         elif status >= 500:
             message = "internal error in the feed; see its log"
             log.exception("unhandled error on %s %s", request.method, request.path)
@@ -94,7 +95,7 @@ def handle_error(error: Exception) -> tuple[Response, int, dict[str, str]]:
 def _storage_message(error: Exception) -> str | None:
     """The words a client gets for a storage failure (never its internals), else None."""
     if isinstance(error, InvalidStorageKey):
-        return None
+        return "the request names a package, version or file the feed cannot look up"
     for kind, message in STORAGE_MESSAGES:
         if isinstance(error, kind):
             return message

@@ -14,8 +14,10 @@ from typing import Any, BinaryIO
 
 from flask import Request
 from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser, MultiPartParser
 
+from feed.core.errors import BadRequest
 from feed.core.spool import create_spool, spool_failure
 from feed.core.uploads import (
     CHUNK,
@@ -54,8 +56,46 @@ class UploadFormParser(FormDataParser):
         boundary = options.get("boundary", "").encode("ascii")
         if not boundary:
             raise ValueError("Missing boundary")
-        form, files = parser.parse(stream, boundary, content_length)
+        counted = _PartCounter(stream, boundary)
+        try:
+            form, files = parser.parse(counted, boundary, content_length)  # type: ignore[arg-type]
+        except RequestEntityTooLarge:
+            raise self._form_refusal(counted.parts) from None
         return stream, form, files
+
+    def _form_refusal(self, parts: int) -> BadRequest:
+        """Name what werkzeug's 413 inside a multipart body really was (never the size)."""
+        if self.max_form_parts is not None and parts > self.max_form_parts:
+            return BadRequest(
+                f"the multipart body has more than {self.max_form_parts} parts; "
+                "send the package as one file part"
+            )
+        return BadRequest(
+            f"a form field of the multipart body is longer than {self.max_form_memory_size} "
+            "bytes; send the package as a file part (with a filename)"
+        )
+
+
+class _PartCounter:
+    """A stream that counts the multipart boundaries read through it (parts, plus one)."""
+
+    def __init__(self, stream: BinaryIO, boundary: bytes) -> None:
+        self._stream = stream
+        self._marker = b"--" + boundary
+        self._tail = b""
+        self.boundaries = 0
+
+    @property
+    def parts(self) -> int:
+        """Parts begun so far (the closing boundary counts once too many, harmlessly)."""
+        return self.boundaries
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        window = self._tail + data
+        self.boundaries += window.count(self._marker) - self._tail.count(self._marker)
+        self._tail = window[-(len(self._marker) - 1) :] if len(self._marker) > 1 else b""
+        return data
 
 
 class HashingSpool(io.FileIO):

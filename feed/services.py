@@ -7,6 +7,7 @@ sits above `feed.core` and `feed.retention`, which it wires together.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from feed.core.config import FeedConfig
@@ -26,6 +27,8 @@ class FeedServices:
     repository: Repository
     keys: KeyStore
     retention: RetentionStore
+    housekeeping: Callable[[], object] | None = None
+    """The orphan and spool sweep the retention schedule runs under its lease."""
 
 
 def limits_for(config: FeedConfig) -> Limits:
@@ -43,7 +46,15 @@ def open_feed(storage: Storage, config: FeedConfig) -> FeedServices:
     """Build the core objects of a feed over an already opened storage."""
     repository = Repository(storage, limits_for(config), config.clock, config.upload_dir)
     keys = KeyStore(storage, config.api_keys, config.clock)
-    return FeedServices(config, repository, keys, RetentionStore(storage, config.clock))
+    retention = RetentionStore(storage, config.clock)
+
+    def housekeeping() -> object:
+        from feed.maintenance.fsck import scheduled_sweep  # maintenance sits above services
+
+        return scheduled_sweep(storage, services)
+
+    services = FeedServices(config, repository, keys, retention, housekeeping)
+    return services
 
 
 def sweep_leftovers(config: FeedConfig, storage: Storage, now: float | None = None) -> int:

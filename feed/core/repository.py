@@ -214,6 +214,11 @@ class Repository:
         )
         return self._entries_under(prefix)
 
+    def read_record_with_etag(self, key: str) -> tuple[PackageRecord, str] | None:
+        """Return the record stored at a listed record key with its etag (None: gone)."""
+        found = self._read(key)
+        return None if found is None else (found.value, found.etag)
+
     # -- deleting and listing ------------------------------------------------------------
 
     def delete(self, package_id: str, version: str | NuGetVersion) -> PackageRecord:

@@ -7,10 +7,8 @@ sits above `feed.core` and `feed.retention`, which it wires together.
 
 from __future__ import annotations
 
-import tempfile
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from feed.core.channels import ChannelStore
 from feed.core.config import FeedConfig
@@ -18,11 +16,10 @@ from feed.core.deployments import DeploymentStore
 from feed.core.keys import KeyStore
 from feed.core.lifecycles import LifecycleStore
 from feed.core.repository import Repository
+from feed.core.spool import sweep_spools
 from feed.retention.store import RetentionStore
 from packer.archive.validator import Limits
 from storage import Storage
-
-STALE_SPOOL_SECONDS = 24 * 3600  # no upload lives this long; its process is gone
 
 
 @dataclass(frozen=True)
@@ -37,6 +34,8 @@ class FeedServices:
     deployments: DeploymentStore
     lifecycles: LifecycleStore
     channels: ChannelStore
+    housekeeping: Callable[[], object] | None = None
+    """The orphan and spool sweep the retention schedule runs under its lease."""
 
 
 def limits_for(config: FeedConfig) -> Limits:
@@ -57,22 +56,26 @@ def open_feed(storage: Storage, config: FeedConfig) -> FeedServices:
     deployments = DeploymentStore(storage, repository)
     retention = RetentionStore(storage, config.clock, deployments)
     promotion = (LifecycleStore(storage), ChannelStore(storage))
-    return FeedServices(config, repository, keys, retention, deployments, *promotion)
+
+    def housekeeping() -> object:
+        from feed.maintenance.fsck import scheduled_sweep  # maintenance sits above services
+
+        return scheduled_sweep(storage, services)
+
+    services = FeedServices(
+        config, repository, keys, retention, deployments, *promotion, housekeeping
+    )
+    return services
 
 
-def sweep_leftovers(config: FeedConfig, storage: Storage) -> int:
-    """Remove upload spools and storage temp files that a killed process left behind."""
+def sweep_leftovers(config: FeedConfig, storage: Storage, now: float | None = None) -> int:
+    """Remove upload spools no live process holds and old storage temp files.
+
+    Runs at start and on the retention schedule; a spool is taken only when its lock is
+    free (its process is gone), a storage temp file only past the temp-file grace.
+    """
     removed = 0
     sweep = getattr(storage, "sweep_temp_files", None)
     if callable(sweep):
-        removed += sweep()
-    folder = Path(config.upload_dir or tempfile.gettempdir())
-    cutoff = time.time() - STALE_SPOOL_SECONDS
-    for leftover in folder.glob("octopack-upload-*.part"):
-        try:
-            if leftover.stat().st_mtime < cutoff:
-                leftover.unlink()
-                removed += 1
-        except OSError:
-            pass  # another process took it, or it is not ours to remove
-    return removed
+        removed += sweep(now=now)
+    return removed + sweep_spools(config.upload_dir, now)

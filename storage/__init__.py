@@ -36,7 +36,9 @@ from storage.errors import (
     ObjectNotFound,
     PreconditionFailed,
     RangeNotSatisfiable,
+    StorageDenied,
     StorageError,
+    StorageFull,
 )
 
 __all__ = [
@@ -47,7 +49,9 @@ __all__ = [
     "PreconditionFailed",
     "RangeNotSatisfiable",
     "Storage",
+    "StorageDenied",
     "StorageError",
+    "StorageFull",
     "check_key",
     "check_prefix",
     "open_storage",
@@ -75,8 +79,9 @@ class Storage(Protocol):
     Every method checks its key first (``InvalidKey`` for a bad one) and raises only
     ``StorageError`` subclasses: a backend's own errors (``OSError``, boto's) never pass
     through. Any method may raise a plain ``StorageError`` for a failure of the backend
-    itself (disk full, permission denied, bucket missing, endpoint unreachable); its
-    message names the key and the location.
+    itself (bucket missing, endpoint unreachable); its message names the key and the
+    location. A full disk or quota raises ``StorageFull``, a refused permission
+    ``StorageDenied`` (both ``StorageError`` subclasses), so callers can say which.
     """
 
     calls: Counter[str]

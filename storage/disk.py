@@ -223,26 +223,41 @@ class DiskStorage:
 
     # -- housekeeping ------------------------------------------------------------------
 
+    def stale_temp_files(
+        self, older_than_seconds: float = 3600.0, now: float | None = None
+    ) -> list[str]:
+        """Return the temp files (paths relative to the root) older than `older_than_seconds`.
+
+        A crashed writer leaves these; younger ones may belong to a live writer.
+        """
+        found = []
+        cutoff = (time.time() if now is None else now) - older_than_seconds
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            if dirpath == self.root and INTERNAL_DIR in dirnames:
+                dirnames.remove(INTERNAL_DIR)
+            for name in sorted(filenames):
+                if not name.startswith(TEMP_PREFIX):
+                    continue
+                full = os.path.join(dirpath, name)
+                try:
+                    if os.lstat(full).st_mtime <= cutoff:
+                        found.append(os.path.relpath(full, self.root))
+                except FileNotFoundError:
+                    continue
+        return found
+
     def sweep_temp_files(self, older_than_seconds: float = 3600.0, now: float | None = None) -> int:
         """Remove temp files a crashed writer left behind; return how many went.
 
         Only files older than `older_than_seconds` go, so live writers keep theirs.
         """
         removed = 0
-        cutoff = (time.time() if now is None else now) - older_than_seconds
-        for dirpath, dirnames, filenames in os.walk(self.root):
-            if dirpath == self.root and INTERNAL_DIR in dirnames:
-                dirnames.remove(INTERNAL_DIR)
-            for name in filenames:
-                if not name.startswith(TEMP_PREFIX):
-                    continue
-                full = os.path.join(dirpath, name)
-                try:
-                    if os.lstat(full).st_mtime < cutoff:
-                        os.unlink(full)
-                        removed += 1
-                except FileNotFoundError:
-                    continue
+        for relative in self.stale_temp_files(older_than_seconds, now):
+            try:
+                os.unlink(os.path.join(self.root, relative))
+                removed += 1
+            except FileNotFoundError:
+                continue
         return removed
 
     # -- internals ---------------------------------------------------------------------

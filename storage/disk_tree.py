@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import BinaryIO
 
 from storage import RESERVED_PREFIX, ObjectInfo, check_key
-from storage.errors import StorageError
+from storage.errors import NO_SPACE_ERRNOS, StorageError, os_failure
 
 COPY_CHUNK = 1024 * 1024
 TEMP_PREFIX = RESERVED_PREFIX + "-tmp-"
@@ -58,8 +58,13 @@ class DiskTree:
         """
         digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
         lock_dir = os.path.join(self.root, INTERNAL_DIR, "locks", digest[:2])
-        os.makedirs(lock_dir, exist_ok=True)
-        fd = os.open(os.path.join(lock_dir, digest), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            os.makedirs(lock_dir, exist_ok=True)
+            fd = os.open(
+                os.path.join(lock_dir, digest), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644
+            )
+        except OSError as exc:
+            raise os_failure(f"cannot lock {key!r}", exc) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -79,6 +84,12 @@ class DiskTree:
             if self.durable:
                 os.fsync(fd)
             st = os.fstat(fd)
+        except OSError as exc:
+            os.close(fd)
+            unlink_quietly(tmp)
+            if exc.errno in NO_SPACE_ERRNOS:  # our write ran out of room, not the source
+                raise os_failure(f"writing {os.path.relpath(path, self.root)!r}", exc) from exc
+            raise
         except BaseException:
             os.close(fd)
             unlink_quietly(tmp)
@@ -129,7 +140,7 @@ class DiskTree:
         """Our error for an OSError of `operation` on `key`, naming both."""
         if exc.errno in (errno.ENOTDIR, errno.EISDIR):
             return StorageError(f"{operation} {key!r}: a parent or child of the key is an object")
-        return StorageError(f"{operation} {key!r} in {self.root!r} failed: {exc.strerror or exc}")
+        return os_failure(f"{operation} {key!r} in {self.root!r} failed", exc)
 
     def _create_temp(self, directory: str, tmp: str) -> int:
         """Create `tmp` exclusively, making its directories; retry if a delete pruned them."""
@@ -144,6 +155,9 @@ class DiskTree:
                     f"cannot write below {os.path.relpath(directory, self.root)!r}: "
                     "a parent of the key is an object"
                 ) from exc
+            except OSError as exc:
+                where = os.path.relpath(directory, self.root)
+                raise os_failure(f"cannot create a file in {where!r}", exc) from exc
         raise StorageError(f"directory {directory!r} keeps vanishing while writing to it")
 
     def _make_dirs(self, directory: str) -> None:
@@ -163,6 +177,9 @@ class DiskTree:
                 f"cannot create directory {os.path.relpath(directory, self.root)!r}: "
                 "a parent is an object"
             ) from exc
+        except OSError as exc:
+            where = os.path.relpath(directory, self.root)
+            raise os_failure(f"cannot create directory {where!r}", exc) from exc
         self.sync_dir(parent)
 
 

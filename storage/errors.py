@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class StorageError(Exception):
     """Root of every storage failure; the message names the key or location."""
@@ -46,3 +48,28 @@ class RangeNotSatisfiable(StorageError):
 
 class InvalidKey(StorageError, ValueError):
     """A key or location that could escape the store or clash with its internals."""
+
+
+class StorageFull(StorageError):
+    """The store has no room: a full disk or quota (ENOSPC, EDQUOT) or an S3 size/quota limit.
+
+    Retrying soon does not help; an operator must free space or raise the quota.
+    """
+
+
+class StorageDenied(StorageError):
+    """The store refuses us: file permissions, a read-only disk, or S3 AccessDenied."""
+
+
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+DENIED_ERRNOS = frozenset({errno.EPERM, errno.EACCES, errno.EROFS})
+
+
+def os_failure(message: str, exc: OSError) -> StorageError:
+    """Our error for an OSError: StorageFull or StorageDenied when the errno says so."""
+    text = f"{message}: {exc.strerror or exc}"
+    if exc.errno in NO_SPACE_ERRNOS:
+        return StorageFull(text)
+    if exc.errno in DENIED_ERRNOS:
+        return StorageDenied(text)
+    return StorageError(text)

@@ -19,11 +19,26 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from storage.errors import ObjectNotFound, StorageError
+from storage.errors import ObjectNotFound, StorageDenied, StorageError, StorageFull
 
 CONFLICT_RETRIES = 4
 NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 PRECONDITION_CODES = frozenset({"PreconditionFailed", "412"})
+# S3 answers that no retry fixes: the account or bucket is out of room, or refuses us.
+FULL_CODES = frozenset(
+    {"QuotaExceeded", "ServiceQuotaExceeded", "EntityTooLarge", "InsufficientStorage", "507"}
+)
+DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AllAccessDisabled",
+        "AccountProblem",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "InvalidObjectState",
+        "403",
+    }
+)
 ENDPOINT_VARIABLES = ("OCTOPACK_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 
 
@@ -136,6 +151,10 @@ class S3Calls:
             result = ObjectNotFound(key)
         elif code == "NoSuchBucket":
             result = StorageError(f"S3 bucket {self.bucket!r} does not exist ({where})")
+        elif code in FULL_CODES or status == 507:
+            result = StorageFull(f"S3 {operation} on {where} refused: {code} {message}")
+        elif code in DENIED_CODES or status == 403:
+            result = StorageDenied(f"S3 {operation} on {where} refused: {code} {message}")
         else:
             result = StorageError(f"S3 {operation} on {where} failed: {code} {message}")
         result.code = code  # type: ignore[attr-defined]

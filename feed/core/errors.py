@@ -7,12 +7,15 @@ to exit codes covers them too. No status or exit code lives here.
 from __future__ import annotations
 
 from packer.model.errors import BadInput, OperationFailed
-from storage import InvalidKey, StorageError
+from storage import InvalidKey, StorageDenied, StorageError, StorageFull
 
 # The storage failures a request may meet, named here so the HTTP layer, which never
-# imports storage, can map them: an unusable key is bad input, the rest a failing store.
+# imports storage, can map them: an unusable key is bad input, a full store (disk, quota,
+# also the upload spool) and a refusing one are named, the rest a failing store.
 InvalidStorageKey = InvalidKey
 StorageFailure = StorageError
+FeedStorageFull = StorageFull
+FeedStorageDenied = StorageDenied
 
 
 class FeedError(OperationFailed):

@@ -6,6 +6,7 @@ import io
 import zipfile
 from collections.abc import Callable
 from typing import BinaryIO
+from urllib.parse import unquote
 
 from feed.core.errors import PackageNotFound, PackageRefused
 from feed.core.records import PackageRecord
@@ -46,6 +47,16 @@ class _RangeFile(io.RawIOBase):
         return len(data)
 
 
+def is_root_nuspec(stored_name: str) -> bool:
+    """Tell whether a zip entry is the root nuspec, judged as the validator judged it on push.
+
+    Part names in a nupkg are URI-escaped (OPC): `App%2Enuspec` is `App.nuspec`, and the
+    push accepted it as the nuspec, so the feed must find it by the decoded name too.
+    """
+    name = unquote(stored_name)
+    return "/" not in name and name.lower().endswith(".nuspec")
+
+
 def read_stored_nuspec(record: PackageRecord, opener: Opener, max_bytes: int) -> bytes:
     """Return the root .nuspec of a stored nupkg as it was pushed."""
     with (
@@ -53,7 +64,7 @@ def read_stored_nuspec(record: PackageRecord, opener: Opener, max_bytes: int) ->
         zipfile.ZipFile(source) as archive,
     ):
         for info in archive.infolist():
-            if "/" not in info.filename and info.filename.lower().endswith(".nuspec"):
+            if is_root_nuspec(info.filename):
                 if info.file_size > max_bytes:
                     raise PackageRefused(
                         f"the nuspec of {record.filename} is over {max_bytes} bytes"

@@ -27,7 +27,7 @@ from feed.core.records import PACKAGES_PREFIX, PackageRecord, is_record_key, iso
 from feed.core.uploads import SpooledUpload, check_size, hash_file, spool_stream
 from packer.archive.validator import Limits
 from packer.model.conventions import OverwriteMode, PushStatus
-from packer.model.identity import id_key
+from packer.model.identity import id_key, validate_id
 from packer.model.ranges import VersionRange
 from packer.model.versions import NuGetVersion, parse_version
 from storage import ObjectNotFound, Storage
@@ -154,7 +154,7 @@ class Repository:
 
     def list_versions(self, package_id: str) -> list[PackageRecord]:
         """Return every record of one package (listed or not), newest first."""
-        prefix = f"{PACKAGES_PREFIX}{id_key(package_id)}/"
+        prefix = f"{PACKAGES_PREFIX}{id_key(validate_id(package_id))}/"
         return newest_first(record for record, _ in self._entries_under(prefix))
 
     def find_versions(
@@ -208,9 +208,16 @@ class Repository:
         never deletes a version re-pushed or overwritten after it was read.
         """
         prefix = (
-            PACKAGES_PREFIX if package_id is None else f"{PACKAGES_PREFIX}{id_key(package_id)}/"
+            PACKAGES_PREFIX
+            if package_id is None
+            else f"{PACKAGES_PREFIX}{id_key(validate_id(package_id))}/"
         )
         return self._entries_under(prefix)
+
+    def read_record_with_etag(self, key: str) -> tuple[PackageRecord, str] | None:
+        """Return the record stored at a listed record key with its etag (None: gone)."""
+        found = self._read(key)
+        return None if found is None else (found.value, found.etag)
 
     # -- deleting and listing ------------------------------------------------------------
 
@@ -304,9 +311,15 @@ def _keep_or_refuse(
 
 
 def _key_of(package_id: str, version: str | NuGetVersion) -> str:
-    """Return the commit record key of a version named by id and version (by value)."""
+    """Return the commit record key of a version named by id and version (by value).
+
+    Every id and version a request names reaches storage through here or `list_versions`,
+    so this is the one place they are checked, for every dialect: an id no package can
+    have or a text that is no version is bad input (InvalidId, InvalidVersion) naming the
+    value, never a storage key problem.
+    """
     parsed = version if isinstance(version, NuGetVersion) else parse_version(version)
-    return record_key(id_key(package_id), parsed.normalized.lower())
+    return record_key(id_key(validate_id(package_id)), parsed.normalized.lower())
 
 
 def _record_key_of(record: PackageRecord) -> str:

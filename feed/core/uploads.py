@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import queue
-import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from feed.core.errors import PackageTooLarge
+from feed.core.spool import create_spool, flush_spool, write_spool
 
 CHUNK = 1024 * 1024
 QUEUE_BATCHES = 8  # batches of about CHUNK waiting per digest thread: memory stays flat
@@ -63,14 +63,14 @@ def spool_stream(
     stream: BinaryIO, max_bytes: int, directory: str | None = None
 ) -> Iterator[SpooledUpload]:
     """Copy a stream to a temp file (removed on exit), hashing it and stopping past max_bytes."""
-    fd, name = tempfile.mkstemp(prefix="octopack-upload-", suffix=".part", dir=directory)
-    path = Path(name)
+    fd, path = create_spool(directory)  # the descriptor holds the spool's lock
     try:
         hashes = _Hashes(max_bytes)
         with os.fdopen(fd, "wb") as out:
             while chunk := stream.read(CHUNK):
                 hashes.update(chunk)
-                out.write(chunk)
+                write_spool(out.write, chunk)
+            flush_spool(out.flush)
         yield hashes.result(path)
     finally:
         path.unlink(missing_ok=True)

@@ -14,6 +14,7 @@ from feed.http.admin import keys as keys_api
 from feed.http.admin import promotion as promotion_api
 from feed.http.admin import retention as retention_api
 from feed.http.context import EXTENSION
+from feed.http.edges import guard_body
 from feed.http.errors import handle_error
 from feed.http.nuget import v2 as nuget_v2
 from feed.http.nuget import v3 as nuget_v3
@@ -39,6 +40,7 @@ def create_app(services: FeedServices) -> Flask:
     retention_api.init_app(app)
     app.add_url_rule("/health", "health", health)
     app.register_error_handler(Exception, handle_error)
+    app.wsgi_app = guard_body(app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 

@@ -9,6 +9,8 @@ from werkzeug.exceptions import HTTPException
 
 from feed.core.errors import (
     BadRequest,
+    FeedStorageDenied,
+    FeedStorageFull,
     Forbidden,
     InvalidStorageKey,
     PackageConflict,
@@ -37,7 +39,22 @@ STATUSES: tuple[tuple[type[Exception], int], ...] = (
     (PackageTooLarge, 413),
     (PackerError, 400),
     (InvalidStorageKey, 400),
+    (FeedStorageFull, 507),  # no retry helps until an operator frees room
+    (FeedStorageDenied, 503),
     (StorageFailure, 503),  # the store is unreachable or failing: clients retry 5xx
+)
+# What a client reads for each storage failure; the details (keys, buckets, paths) are
+# internals that go to the feed's log only.
+STORAGE_MESSAGES: tuple[tuple[type[Exception], str], ...] = (
+    (
+        FeedStorageFull,
+        "feed storage is full; the feed's operator must free space or raise the quota",
+    ),
+    (
+        FeedStorageDenied,
+        "feed storage refuses access; the feed's operator must check its permissions",
+    ),
+    (StorageFailure, "package storage is failing, try again"),
 )
 
 
@@ -60,9 +77,11 @@ def handle_error(error: Exception) -> tuple[Response, int, dict[str, str]]:
     else:
         status = status_for(error)
         message = str(error)
-        if status == 503:
-            message = f"package storage is failing, try again: {error}"
-            log.error("storage error on %s %s: %s", request.method, request.path, error)
+        storage_message = _storage_message(error)
+        if storage_message is not None:
+            message = storage_message
+            level = logging.ERROR if status >= 500 else logging.INFO
+            log.log(level, "storage error on %s %s: %s", request.method, request.path, error)
         elif status >= 500:
             message = "internal error in the feed; see its log"
             log.exception("unhandled error on %s %s", request.method, request.path)
@@ -71,6 +90,16 @@ def handle_error(error: Exception) -> tuple[Response, int, dict[str, str]]:
         headers["WWW-Authenticate"] = 'Basic realm="octopack"'
     _drain_body(status)
     return jsonify({"ErrorMessage": message, "Errors": [message]}), status, headers
+
+
+def _storage_message(error: Exception) -> str | None:
+    """The words a client gets for a storage failure (never its internals), else None."""
+    if isinstance(error, InvalidStorageKey):
+        return "the request names a package, version or file the feed cannot look up"
+    for kind, message in STORAGE_MESSAGES:
+        if isinstance(error, kind):
+            return message
+    return None
 
 
 def _http_message(error: HTTPException) -> str:

@@ -9,14 +9,16 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from flask import Request
 from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser, MultiPartParser
 
+from feed.core.errors import BadRequest
+from feed.core.spool import create_spool, spool_failure
 from feed.core.uploads import (
     CHUNK,
     DIGESTS,
@@ -54,8 +56,46 @@ class UploadFormParser(FormDataParser):
         boundary = options.get("boundary", "").encode("ascii")
         if not boundary:
             raise ValueError("Missing boundary")
-        form, files = parser.parse(stream, boundary, content_length)
+        counted = _PartCounter(stream, boundary)
+        try:
+            form, files = parser.parse(counted, boundary, content_length)  # type: ignore[arg-type]
+        except RequestEntityTooLarge:
+            raise self._form_refusal(counted.parts) from None
         return stream, form, files
+
+    def _form_refusal(self, parts: int) -> BadRequest:
+        """Name what werkzeug's 413 inside a multipart body really was (never the size)."""
+        if self.max_form_parts is not None and parts > self.max_form_parts:
+            return BadRequest(
+                f"the multipart body has more than {self.max_form_parts} parts; "
+                "send the package as one file part"
+            )
+        return BadRequest(
+            f"a form field of the multipart body is longer than {self.max_form_memory_size} "
+            "bytes; send the package as a file part (with a filename)"
+        )
+
+
+class _PartCounter:
+    """A stream that counts the multipart boundaries read through it (parts, plus one)."""
+
+    def __init__(self, stream: BinaryIO, boundary: bytes) -> None:
+        self._stream = stream
+        self._marker = b"--" + boundary
+        self._tail = b""
+        self.boundaries = 0
+
+    @property
+    def parts(self) -> int:
+        """Parts begun so far (the closing boundary counts once too many, harmlessly)."""
+        return self.boundaries
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        window = self._tail + data
+        self.boundaries += window.count(self._marker) - self._tail.count(self._marker)
+        self._tail = window[-(len(self._marker) - 1) :] if len(self._marker) > 1 else b""
+        return data
 
 
 class HashingSpool(io.FileIO):
@@ -67,9 +107,9 @@ class HashingSpool(io.FileIO):
     """
 
     def __init__(self, directory: str | None = None, max_bytes: int | None = None) -> None:
-        fd, name = tempfile.mkstemp(prefix="octopack-upload-", suffix=".part", dir=directory)
-        os.close(fd)
-        super().__init__(name, "r+b")
+        fd, path = create_spool(directory)  # the descriptor holds the spool's lock
+        super().__init__(fd, "r+b")
+        self.name = str(path)
         self.max_bytes = max_bytes
         self.size = 0
         self._valid = True  # False once a write did not append at the hashed end
@@ -89,11 +129,19 @@ class HashingSpool(io.FileIO):
         written = 0
         view = memoryview(chunk)
         while written < len(chunk):
-            written += super().write(view[written:]) or 0
+            written += self._write_some(view[written:])
         self.size += len(chunk)
         if self._valid and chunk:
             self._queue(chunk)
         return written
+
+    def _write_some(self, view: memoryview) -> int:
+        """One raw write; a full or refusing disk becomes the feed's StorageFull/Denied."""
+        try:
+            return super().write(view) or 0
+        except OSError as exc:
+            self.close()  # a full disk: give the room back at once
+            raise spool_failure(exc) from exc
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
         """Move, remembering whether the next write would still append."""

@@ -1,6 +1,7 @@
 """Scheduled retention: every feed process runs the stored policy every `interval`.
 
-The lease lets one of them delete at a time; the others skip that round.
+The lease lets one of them delete at a time; the others skip that round. The holder
+also runs the feed's housekeeping (the orphan and spool sweeps) under the same lease.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class RetentionScheduler:
         interval: timedelta,
         owner: str | None = None,
         wait: Callable[[float], bool] | None = None,
+        housekeeping: Callable[[], object] | None = None,
     ) -> None:
         self.repository = repository
         self.store = store
@@ -45,15 +47,26 @@ class RetentionScheduler:
         self.owner = owner or f"feed-{secrets.token_hex(4)}"
         self._stop = threading.Event()
         self._wait = wait or self._stop.wait
+        self.housekeeping = housekeeping
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> RetentionReport | None:
         """Run one scheduled job if no other process holds the lease; None when skipped."""
+        actor = f"schedule ({self.owner})"
+        lease = self.store.lease(actor)
         try:
-            return run_retention(self.repository, self.store, actor=f"schedule ({self.owner})")
+            lease.acquire()
         except LeaseHeld as held:
             log.info("retention skipped: %s", held)
             return None
+        try:
+            report = run_retention(self.repository, self.store, actor=actor, lease=lease)
+            if self.housekeeping is not None:
+                lease.renew_if_due()
+                self.housekeeping()
+            return report
+        finally:
+            lease.release()
 
     def start(self) -> None:
         """Start the background thread (a daemon: it never keeps the process alive)."""

@@ -142,6 +142,7 @@ COMMAND_MODULES = {
     "import": "feedclient",
     "versions": "feedclient",
     "deploy": "deploy",
+    "fsck": "fsck",
     "serve": "serve",
     "keys": "serve",
     "retention": "retention",

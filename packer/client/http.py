@@ -9,7 +9,10 @@ import requests
 from packer.model.errors import BadInput
 
 API_KEY_HEADER = "X-Octopus-ApiKey"
+# Answers worth another attempt. 507 (feed storage is full) is deliberately absent: no
+# retry frees space, so the client reports it at once.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+INSUFFICIENT_STORAGE = 507
 NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout)
 
 

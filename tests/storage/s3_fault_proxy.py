@@ -16,6 +16,12 @@ If-Match/If-None-Match and then writes without a lock, so two racing requests ca
 pass; S3 decides them atomically. Serialising here stands in for S3's atomic check, so a
 race test through this proxy checks our logic (and is not flaky), not S3's atomicity.
 
+With `answers` it answers the next writes (PUT and POST, conditional or not) from a list
+without forwarding them: `(status, code)` sends S3's XML error (``503 SlowDown``,
+``500 InternalError``, ``403 AccessDenied``, ``403 QuotaExceeded``...), `GONE` reads the
+request and closes the connection unanswered, as an S3 endpoint that went away
+mid-upload. Once the list is used up, writes pass through again.
+
 Counting requests, not time, keeps tests deterministic. (tests/helpers/faulty_proxy.py
 cuts at the first response byte, which for S3 is the ``100 Continue`` before the body.)
 """
@@ -34,6 +40,7 @@ CONFLICT_BODY = (
     b"<Message>A conflicting conditional operation is currently in progress against this "
     b"resource. Please try again.</Message></Error>"
 )
+GONE = (0, "gone")  # an answer that closes the connection without a word
 _HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "expect"}
 
 
@@ -49,6 +56,7 @@ class S3FaultProxy(ThreadingHTTPServer):
         lost_replies: int = 0,
         strip_delete_conditions: bool = False,
         serialise_conditional: bool = False,
+        answers: list[tuple[int, str]] | None = None,
     ) -> None:
         parts = urlsplit(upstream)
         assert parts.hostname == "127.0.0.1", upstream
@@ -61,6 +69,8 @@ class S3FaultProxy(ThreadingHTTPServer):
         self.serialise_conditional = serialise_conditional
         self.conditional_lock = threading.Lock()
         self.lock = threading.Lock()
+        self.answers = list(answers or [])
+        self.answered: list[tuple[int, str]] = []
         super().__init__(("127.0.0.1", 0), _Handler)
         self.url = f"http://127.0.0.1:{self.server_address[1]}"
 
@@ -71,6 +81,14 @@ class S3FaultProxy(ThreadingHTTPServer):
             self.conflicts -= 1
             self.conflicts_sent += 1
             return True
+
+    def take_answer(self) -> tuple[int, str] | None:
+        with self.lock:
+            if not self.answers:
+                return None
+            answer = self.answers.pop(0)
+            self.answered.append(answer)
+            return answer
 
     def take_lost_reply(self) -> bool:
         with self.lock:
@@ -93,6 +111,15 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         conditional = self.headers.get("If-Match") or self.headers.get("If-None-Match")
         conditional = bool(conditional) and self.command in ("PUT", "POST", "DELETE")
+        answer = self.server.take_answer() if self.command in ("PUT", "POST") else None
+        if answer == GONE:
+            self.close_connection = True
+            return
+        if answer is not None:
+            status, code = answer
+            error = f"<Error><Code>{code}</Code><Message>injected {code}</Message></Error>"
+            self._reply(status, {"Content-Type": "application/xml"}, error.encode())
+            return
         if conditional and self.server.take_conflict():
             self._reply(409, {"Content-Type": "application/xml"}, CONFLICT_BODY)
             return
@@ -145,10 +172,11 @@ def s3_fault_proxy(
     lost_replies: int = 0,
     strip_delete_conditions: bool = False,
     serialise_conditional: bool = False,
+    answers: list[tuple[int, str]] | None = None,
 ) -> Iterator[S3FaultProxy]:
     """Run an S3FaultProxy for the block; always shut down and closed."""
     proxy = S3FaultProxy(
-        upstream, conflicts, lost_replies, strip_delete_conditions, serialise_conditional
+        upstream, conflicts, lost_replies, strip_delete_conditions, serialise_conditional, answers
     )
     thread = threading.Thread(target=proxy.serve_forever, daemon=True)
     thread.start()

@@ -31,7 +31,9 @@ def init_app(app: Flask) -> None:
     minutes = getattr(feed.config, "retention_interval", None)
     if minutes:
         interval = timedelta(minutes=float(minutes))
-        scheduler = RetentionScheduler(feed.repository, feed.retention, interval)
+        scheduler = RetentionScheduler(
+            feed.repository, feed.retention, interval, housekeeping=feed.housekeeping
+        )
         app.extensions[SCHEDULER] = scheduler
         scheduler.start()
 

@@ -77,8 +77,8 @@ def flat_file(package_id: str, version: str, name: str) -> Response:
     record = nuget_record(package_id, version)
     lower = name.lower()
     if lower == f"{package_id.lower()}.nuspec":
-        body = read_nuspec(record)
-        return Response(b"" if request.method == "HEAD" else body, mimetype="text/xml")
+        # werkzeug leaves the body out of a HEAD answer and keeps its Content-Length
+        return Response(read_nuspec(record), mimetype="text/xml")
     expected = f"{record.id.lower()}.{record.normalized_version.lower()}.nupkg"
     if lower not in (expected, f"{package_id.lower()}.{version.lower()}.nupkg"):
         raise PackageNotFound(f"no file {name!r} here; the package is {expected}")

@@ -1,0 +1,1 @@
+"""Feed maintenance: finding and removing what crashes leave behind (`octopack fsck`)."""

@@ -34,7 +34,7 @@ from packer.client.transfer import PartFile
 from packer.model.errors import PackerError
 from packer.model.formats import FORMAT_BY_EXTENSION, archive_format, split_extension
 from packer.model.identity import parse_package_filename
-from packer.model.versions import parse_version
+from packer.model.versions import NuGetVersion, parse_version
 
 MERGE_GAP = 16 << 10  # fetch a short unchanged run between two changed ones: one request, not two
 COPY_BLOCK = 1 << 20
@@ -99,7 +99,7 @@ def try_delta(
     if base is None:
         return DeltaAttempt(False, 0, "no other version of it in the cache")
     if size is None or (max_bytes is not None and size > max_bytes):
-        return DeltaAttempt(False, 0, "the feed records no usable size")
+        return DeltaAttempt(False, 0, "the feed records no size, or one over the maximum")
     if TAIL_BYTES > size // 2:
         return DeltaAttempt(False, 0, "the package is too small: its end alone is half of it")
     ranges = PackageRanges(client, package_id, version)
@@ -129,8 +129,8 @@ def find_base(cache_dir: Path, package_id: str, version: str, extension: str) ->
     Without an older one, the oldest newer one (a rollback deploys from it as well).
     """
     wanted = parse_version(version)
-    older: list[tuple[object, str]] = []
-    newer: list[tuple[object, str]] = []
+    older: list[tuple[NuGetVersion, str]] = []
+    newer: list[tuple[NuGetVersion, str]] = []
     for entry in os.scandir(cache_dir):
         if entry.name.startswith(".") or not entry.is_file(follow_symlinks=False):
             continue
@@ -143,8 +143,8 @@ def find_base(cache_dir: Path, package_id: str, version: str, extension: str) ->
         if parsed.version != wanted:
             (older if parsed.version < wanted else newer).append((parsed.version, entry.path))
     if older:
-        return Path(max(older)[1])  # type: ignore[type-var]
-    return Path(min(newer)[1]) if newer else None  # type: ignore[type-var]
+        return Path(max(older)[1])
+    return Path(min(newer)[1]) if newer else None
 
 
 def plan_delta(ranges: PackageRanges, base_fd: int, size: int) -> DeltaPlan:

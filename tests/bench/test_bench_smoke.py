@@ -77,3 +77,13 @@ def test_latency_summary_of_known_durations() -> None:
     assert summary.count == 100
     assert summary.median_ms == pytest.approx(50.5)
     assert summary.p95_ms == pytest.approx(95.0, abs=1.0)
+
+
+def test_delta_deploy_bench_runs_both_rows_at_a_small_size(tmp_path) -> None:
+    from bench import delta as bench_delta
+
+    rows = bench_delta.run(tmp_path / "work", megabytes=2)
+    (_, _, delta, delta_wire), (_, _, full, full_wire) = rows
+    assert delta["mode"] == "delta" and full["mode"] == "full"
+    assert 0 < delta["bytes"] < full["bytes"] // 4
+    assert delta["bytes"] <= delta_wire and full["bytes"] <= full_wire

@@ -8,6 +8,7 @@ on a shared machine the figures of one run only compare with each other. The tre
 kept until the end (about 1.7 GB per run) so no run pays for deleting another's.
 
     python3 bench/deploy.py [--rounds 2] [--work /tmp/octopack-bench] [--source DIR]...
+    python3 bench/deploy.py --delta [--megabytes 300]   (bench/delta.py: delta vs full)
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ from pathlib import Path
 MIN_ZIP_BYTES = 300 * 1000 * 1000
 MIN_FILES = 15_000
 ZIP_NAME = "Bench.Big.1.0.0.zip"
-SETTLE_SECONDS = 40  # ext4 treats inodes deleted in the last 30 s as still in use
+SETTLE_SECONDS = 40
+DELTA_WORK = (
+    "/tmp/octopack-bench-delta"  # ext4 treats inodes deleted in the last 30 s as still in use
+)
 
 
 def default_sources() -> list[str]:
@@ -96,7 +100,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--source", action="append", help="folder to zip (repeatable)")
     parser.add_argument("--package", type=Path, help="use this zip instead (no size check)")
+    parser.add_argument("--delta", action="store_true", help="delta vs full deploy instead")
+    parser.add_argument("--megabytes", type=int, default=300, help="--delta package size")
     args = parser.parse_args()
+    if args.delta:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from delta import run  # bench/delta.py
+
+        work = args.work if args.work != Path("/tmp/octopack-bench") else Path(DELTA_WORK)
+        run(work, args.megabytes, args.rounds)
+        return
     if not shutil.which("unzip") or not shutil.which("zip"):
         raise SystemExit("the benchmark needs zip and unzip (apt-get install zip unzip)")
     package = args.package or build_zip(args.work, args.source or default_sources())

@@ -20,6 +20,8 @@ __all__ = [
     "DeployStatus",
     "OverwriteMode",
     "PushStatus",
+    "Transfer",
+    "TransferMode",
     "script_step",
 ]
 
@@ -115,6 +117,26 @@ class DeployStatus(enum.StrEnum):
     CLEANED = "cleaned"  # --cleanup-only: retention ran, nothing was deployed
 
 
+class TransferMode(enum.StrEnum):
+    """How a deploy got its package from the feed: the `transfer.mode` of the deploy JSON."""
+
+    DELTA = "delta"  # unchanged entries from a cached older version, the rest by Range
+    FULL = "full"  # the whole package downloaded
+    CACHED = "cached"  # this very version was in the cache, verified: nothing fetched
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """What a deploy fetched from the feed: the mode and the package bytes received."""
+
+    mode: TransferMode
+    bytes: int
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the `transfer` object of the deploy JSON."""
+        return {"mode": str(self.mode), "bytes": self.bytes}
+
+
 @dataclass
 class DeployReport:
     """What a deploy did, in the keys of the deploy JSON contract (`to_json`)."""
@@ -129,10 +151,11 @@ class DeployReport:
     deleted: list[dict[str, Any]] = field(default_factory=list)
     message: str | None = None
     warnings: list[str] = field(default_factory=list)
+    transfer: Transfer | None = None  # deploys from a feed only
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON document of `octopack deploy --output-format json`."""
-        return {
+        document = {
             "id": self.id,
             "version": self.version,
             "environment": self.environment,
@@ -144,3 +167,6 @@ class DeployReport:
             "message": self.message,
             "warnings": self.warnings,
         }
+        if self.transfer is not None:
+            document["transfer"] = self.transfer.to_json()
+        return document

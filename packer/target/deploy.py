@@ -21,7 +21,7 @@ from pathlib import Path
 
 from packer.archive import validator as archive
 from packer.client.feed import FeedClient
-from packer.model.conventions import DeployReport, DeployStatus
+from packer.model.conventions import DeployReport, DeployStatus, Transfer
 from packer.model.errors import BadInput, OperationFailed, PackerError, UnsafeArchive
 from packer.model.formats import detect_format
 from packer.target.fetch import describe_local_file, fetch_package, select_version
@@ -73,6 +73,7 @@ class PackageToDeploy:
     fmt: str
     sha256: str | None = None
     from_cache: bool = False
+    transfer: Transfer | None = None  # how it came from the feed
 
 
 def deploy_package(package: PackageToDeploy, options: DeployOptions) -> DeployReport:
@@ -310,7 +311,9 @@ def deploy_from_feed(
     package = fetch_from_feed(
         options, package_id, version, version_range, prerelease, server, api_key, space, client
     )
-    return deploy_package(package, options)
+    report = deploy_package(package, options)
+    report.transfer = package.transfer
+    return report
 
 
 def fetch_from_feed(
@@ -328,7 +331,7 @@ def fetch_from_feed(
     echo = _masked(options)
     with nullcontext(client) if client else FeedClient(server or "", api_key, space) as feed:
         chosen = select_version(feed, package_id, version, version_range, prerelease)
-        path, found_id, found_version, sha, downloaded = fetch_package(
+        path, found_id, found_version, sha, transfer = fetch_package(
             feed,
             options.layout.cache_dir,
             package_id,
@@ -338,7 +341,7 @@ def fetch_from_feed(
             limits_of(options).max_package_bytes,
         )
     fmt = detect_format(path.name)
-    return PackageToDeploy(path, found_id, found_version, fmt, sha, from_cache=True)
+    return PackageToDeploy(path, found_id, found_version, fmt, sha, True, transfer)
 
 
 def cleanup(options: DeployOptions, package_id: str | None) -> RetentionResult:

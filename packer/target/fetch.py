@@ -1,7 +1,8 @@
 """Choose and fetch the package a deploy needs: from the feed into the cache, or a local file.
 
 A feed package is verified against the feed's SHA-256 before anything is extracted; a
-cached file whose hash still matches is used without downloading again.
+cached file whose hash still matches is used without downloading again, and a cached older
+version lets only the changed entries travel (delta.py).
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from packer.archive import validator as archive
 from packer.client.feed import FeedClient
 from packer.client.transfer import file_sha256
 from packer.model.channels import Channel
+from packer.model.conventions import Transfer, TransferMode
 from packer.model.errors import BadInput, OperationFailed
 from packer.model.formats import EXTENSIONS, FORMAT_BY_EXTENSION, split_extension
 from packer.model.identity import package_filename, parse_package_filename, validate_id
 from packer.model.ranges import parse_range
 from packer.model.versions import NuGetVersion, parse_version
+from packer.target.delta import try_delta
 from packer.target.locks import exclusive_lock
 from packer.target.private import private_dir
 
@@ -108,8 +111,8 @@ def fetch_package(
     lock_timeout: float,
     echo: Callable[[str], None],
     max_bytes: int | None = None,
-) -> tuple[Path, str, str, str, bool]:
-    """Put a verified package in the cache; return (path, id, version, sha256, downloaded).
+) -> tuple[Path, str, str, str, Transfer]:
+    """Put a verified package in the cache; return (path, id, version, sha256, transfer).
 
     The id and version are as the feed holds them (as pushed). The download stops at the
     size the feed records and at `max_bytes`, whatever the server streams.
@@ -130,21 +133,27 @@ def fetch_package(
         if path.is_file():
             if file_sha256(path) == sha:
                 echo(f"using cached {path.name} (SHA-256 verified)")
-                return path, package_id, version, sha, False
+                return path, package_id, version, sha, Transfer(TransferMode.CACHED, 0)
             echo(f"cached {path.name} does not match the feed's SHA-256; downloading again")
             path.unlink()
         echo(f"downloading {package_id} {version} from {client.server}")
+        size = _recorded_size(detail)
+        delta = try_delta(client, path, package_id, version, sha, size, max_bytes)
+        if delta.done:
+            echo(delta.line)
+            return path, package_id, version, sha, Transfer(TransferMode.DELTA, delta.bytes)
         result = client.download(
             package_id,
             version,
             path,
             sha,
-            expected_size=_recorded_size(detail),
+            expected_size=size,
             max_bytes=max_bytes,
         )
         if result.resumes:
             echo(f"download resumed {result.resumes} time(s) after broken connections")
-    return path, package_id, version, sha, True
+    echo(f"transfer: full, {result.size} bytes (no delta: {delta.reason})")
+    return path, package_id, version, sha, Transfer(TransferMode.FULL, result.size + delta.bytes)
 
 
 def describe_local_file(path: Path, limits: archive.Limits) -> tuple[str, str, str]:

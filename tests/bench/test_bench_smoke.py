@@ -87,3 +87,13 @@ def test_deployments_bench_at_tiny_scale_stays_flat() -> None:
     for before, after in zip(figures["before"][:3], figures["after"][:3], strict=True):
         # the environments answer and the retention plan cost the same storage calls
         assert before.split("; ")[1] == after.split("; ")[1]
+
+
+def test_delta_deploy_bench_runs_both_rows_at_a_small_size(tmp_path) -> None:
+    from bench import delta as bench_delta
+
+    rows = bench_delta.run(tmp_path / "work", megabytes=2)
+    (_, _, delta, delta_wire), (_, _, full, full_wire) = rows
+    assert delta["mode"] == "delta" and full["mode"] == "full"
+    assert 0 < delta["bytes"] < full["bytes"] // 4
+    assert delta["bytes"] <= delta_wire and full["bytes"] <= full_wire

@@ -11,13 +11,18 @@ A requests.Session reuses connections: a fault applies to the next *new* connect
 Byte limits count what reaches the proxy; a request or response shorter than the limit
 passes whole. For assertions the proxy records `connections`, `faults_applied` (one word
 per connection) and the first request line and head of each connection (`request_lines`,
-`request_heads`; later requests on a kept-alive connection are not parsed).
+`request_heads`; later requests on a kept-alive connection are not parsed), and the bytes
+it passed each way (`bytes_to_server`, `bytes_to_client`).
+
+`rate` (bytes per second) paces what flows to clients, all connections together, like one
+link of that speed: for benchmarks only (bench/deploy.py --delta); tests never use time.
 """
 
 from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -69,7 +74,9 @@ class Fault:
 class FaultyProxy:
     """A threaded TCP proxy on 127.0.0.1:free-port; stop() closes every socket and thread."""
 
-    def __init__(self, upstream_url: str, plan: Iterable[Fault | None] = ()) -> None:
+    def __init__(
+        self, upstream_url: str, plan: Iterable[Fault | None] = (), rate: float | None = None
+    ) -> None:
         parts = urlsplit(upstream_url)
         if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError(f"the faulty proxy only fronts loopback servers, not {upstream_url}")
@@ -83,6 +90,10 @@ class FaultyProxy:
         self.faults_applied: list[str] = []
         self.request_lines: list[str] = []
         self.request_heads: list[str] = []
+        self.bytes_to_server = 0
+        self.bytes_to_client = 0
+        self._rate = rate
+        self._link_free_at = 0.0  # when the paced link has sent all it was given
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.1)
         self.port = self._listener.getsockname()[1]
@@ -194,14 +205,36 @@ class FaultyProxy:
                     return
                 if limit is not None and forwarded + len(block) >= limit:
                     sink.sendall(block[: limit - forwarded])
+                    self._count(sniff, limit - forwarded)
                     for sock in pair:
                         _close(sock)
                     return
+                if not sniff:
+                    self._pace(len(block))
                 sink.sendall(block)
+                self._count(sniff, len(block))
                 forwarded += len(block)
         except OSError:
             for sock in pair:
                 _close(sock)
+
+    def _count(self, to_server: bool, size: int) -> None:
+        """Add bytes passed on to one direction's total."""
+        with self._lock:
+            if to_server:
+                self.bytes_to_server += size
+            else:
+                self.bytes_to_client += size
+
+    def _pace(self, size: int) -> None:
+        """Wait until a link of `rate` bytes/s would have sent `size` more bytes (no rate: none)."""
+        if self._rate is None:
+            return
+        with self._lock:
+            now = time.monotonic()
+            self._link_free_at = max(now, self._link_free_at) + size / self._rate
+            wait = self._link_free_at - now
+        time.sleep(wait)
 
     def _record_head(self, data: bytes) -> None:
         """Remember the first request line and head of a connection (for assertions)."""
@@ -267,9 +300,11 @@ def _close(sock: socket.socket) -> None:
 
 
 @contextmanager
-def faulty_proxy(upstream_url: str, plan: Iterable[Fault | None] = ()) -> Iterator[FaultyProxy]:
+def faulty_proxy(
+    upstream_url: str, plan: Iterable[Fault | None] = (), rate: float | None = None
+) -> Iterator[FaultyProxy]:
     """Run a FaultyProxy in front of `upstream_url` for the block; always stopped."""
-    proxy = FaultyProxy(upstream_url, plan).start()
+    proxy = FaultyProxy(upstream_url, plan, rate).start()
     try:
         yield proxy
     finally:

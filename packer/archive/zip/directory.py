@@ -66,6 +66,12 @@ def read_central_directory(fd: int, end: list) -> CentralDirectory:  # type: ign
 
     Raises zipfile.BadZipFile, NotImplementedError or UnicodeDecodeError as zipfile would.
     """
+    start_dir, size_cd, concat = directory_span(end)
+    return parse_central_directory(os.pread(fd, size_cd, start_dir), start_dir, concat)
+
+
+def directory_span(end: list) -> tuple[int, int, int]:  # type: ignore[type-arg]
+    """Return (first byte, size, prefix length) of the central directory `end` describes."""
     size_cd, offset_cd = end[zipfile._ECD_SIZE], end[zipfile._ECD_OFFSET]  # type: ignore[attr-defined]
     concat = end[zipfile._ECD_LOCATION] - size_cd - offset_cd  # type: ignore[attr-defined]
     if end[zipfile._ECD_SIGNATURE] == zipfile.stringEndArchive64:  # type: ignore[attr-defined]
@@ -73,7 +79,15 @@ def read_central_directory(fd: int, end: list) -> CentralDirectory:  # type: ign
     start_dir = offset_cd + concat
     if start_dir < 0:
         raise zipfile.BadZipFile("Bad offset for central directory")
-    data = os.pread(fd, size_cd, start_dir)
+    return start_dir, size_cd, concat
+
+
+def parse_central_directory(data: bytes, start_dir: int, concat: int = 0) -> CentralDirectory:
+    """Parse central directory bytes read from `start_dir` (a file's, or fetched by Range).
+
+    `concat` is the length of any prefix before the zip (offsets are shifted by it).
+    """
+    size_cd = len(data)
     found = CentralDirectory(start_dir)
     position = 0
     while position < size_cd:
@@ -101,6 +115,53 @@ def read_central_directory(fd: int, end: list) -> CentralDirectory:  # type: ign
         found.mtimes.append(_mtime(extra, record[8], record[7]))
         position = extra_end + record[14]
     return found
+
+
+TAIL_BYTES = 66 << 10
+"""Enough of a zip's end to hold its end records: a 64 KiB comment, the zip64 records."""
+
+
+def read_end_record(fd: int) -> list | None:  # type: ignore[type-arg]
+    """Return zipfile's end record of the zip open as `fd`, or None when there is none."""
+    with open(fd, "rb", closefd=False) as raw:
+        return zipfile._EndRecData(raw)  # type: ignore[attr-defined]
+
+
+def end_record_from_tail(tail: bytes, size: int) -> list | None:  # type: ignore[type-arg]
+    """Return zipfile's end record of a `size`-byte zip whose last bytes are `tail`, or None.
+
+    zipfile's own search runs over the tail, so remote zips parse exactly as local ones.
+    """
+    return zipfile._EndRecData(_Tail(tail, size))  # type: ignore[attr-defined]
+
+
+class _Tail:
+    """The last bytes of a file, seekable at the file's own offsets (for zipfile's search)."""
+
+    def __init__(self, tail: bytes, size: int) -> None:
+        self._tail, self._size, self._base, self._position = tail, size, size - len(tail), 0
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        """Move as a file would; OSError before the start, as a file gives."""
+        position = {0: 0, 1: self._position, 2: self._size}[whence] + offset
+        if position < 0:
+            raise OSError("seek before the start of the file")
+        self._position = position
+        return position
+
+    def tell(self) -> int:
+        """Return the position."""
+        return self._position
+
+    def read(self, count: int = -1) -> bytes:
+        """Read from the tail; BadZipFile when asked for bytes before it."""
+        if self._position < self._base:
+            raise zipfile.BadZipFile("the end records reach before the bytes fetched")
+        start = self._position - self._base
+        stop = len(self._tail) if count < 0 else start + count
+        data = self._tail[start:stop]
+        self._position += len(data)
+        return data
 
 
 def _zip64_fields(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:

@@ -18,6 +18,7 @@ from feed.core.deployments import DeploymentStore
 from feed.core.keys import KeyStore
 from feed.core.lifecycles import LifecycleStore
 from feed.core.repository import Repository
+from feed.core.sitesecret import SiteSecret
 from feed.retention.store import RetentionStore
 from packer.archive.validator import Limits
 from storage import Storage
@@ -28,7 +29,7 @@ STALE_SPOOL_SECONDS = 24 * 3600  # no upload lives this long; its process is gon
 @dataclass(frozen=True)
 class FeedServices:
     """The core objects of one feed (repository, keys, retention, deployments, lifecycles,
-    channels) and its configuration."""
+    channels, the web session secret) and its configuration."""
 
     config: FeedConfig
     repository: Repository
@@ -37,6 +38,7 @@ class FeedServices:
     deployments: DeploymentStore
     lifecycles: LifecycleStore
     channels: ChannelStore
+    site_secret: SiteSecret
 
 
 def limits_for(config: FeedConfig) -> Limits:
@@ -57,7 +59,8 @@ def open_feed(storage: Storage, config: FeedConfig) -> FeedServices:
     deployments = DeploymentStore(storage, repository)
     retention = RetentionStore(storage, config.clock, deployments)
     promotion = (LifecycleStore(storage), ChannelStore(storage))
-    return FeedServices(config, repository, keys, retention, deployments, *promotion)
+    secret = SiteSecret(storage, config.clock)
+    return FeedServices(config, repository, keys, retention, deployments, *promotion, secret)
 
 
 def sweep_leftovers(config: FeedConfig, storage: Storage) -> int:

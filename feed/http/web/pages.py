@@ -25,7 +25,7 @@ from packer.model.versions import try_parse_version
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 50
-OPEN_ENDPOINTS = ("web.sign_in", "web.sign_in_form", "web.static")
+OPEN_ENDPOINTS = ("web.sign_in_form", "web.sign_in_post", "web.sign_out_post", "web.static")
 
 
 @bp.before_request

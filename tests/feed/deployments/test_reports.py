@@ -156,3 +156,20 @@ def test_current_and_previous_follow_finished_times(api, feed) -> None:
     assert state["previous"]["version"] == "1.1.0"
     assert state["succeeded"] == ["1.2.0", "1.1.0", "1.0.0"]
     assert sorted(state["targets"]) == ["web-01", "web-02"]
+
+
+def test_a_report_replayed_after_a_crash_completes_the_job(api, feed) -> None:
+    """The record was stored, then the process died before its markers and state."""
+    from feed.core.deployments.records import parse_report
+    from feed.core.deployments.store import RECORD_CODEC
+
+    body = record(version="1.1.0")
+    stored = parse_report(body)
+    feed.storage.create_record(stored.key, RECORD_CODEC.encode(stored))
+    assert api.get("environments").json() == {"environments": []}
+    again = api.post(body)
+    assert again.status_code == 200
+    [production] = api.get("environments").json()["environments"]
+    assert production["packages"][0]["version"] == "1.1.0"
+    listed = api.get("deployments", packageId="Acme.Web").json()
+    assert [d["id"] for d in listed["deployments"]] == [body["id"]]

@@ -16,6 +16,7 @@ from feed.core.deployments import DeploymentStore
 from feed.core.keys import KeyStore
 from feed.core.lifecycles import LifecycleStore
 from feed.core.repository import Repository
+from feed.core.sitesecret import SiteSecret
 from feed.core.spool import sweep_spools
 from feed.retention.store import RetentionStore
 from packer.archive.validator import Limits
@@ -25,7 +26,7 @@ from storage import Storage
 @dataclass(frozen=True)
 class FeedServices:
     """The core objects of one feed (repository, keys, retention, deployments, lifecycles,
-    channels) and its configuration."""
+    channels, the web session secret) and its configuration."""
 
     config: FeedConfig
     repository: Repository
@@ -34,6 +35,7 @@ class FeedServices:
     deployments: DeploymentStore
     lifecycles: LifecycleStore
     channels: ChannelStore
+    site_secret: SiteSecret
     housekeeping: Callable[[], object] | None = None
     """The orphan and spool sweep the retention schedule runs under its lease."""
 
@@ -56,6 +58,7 @@ def open_feed(storage: Storage, config: FeedConfig) -> FeedServices:
     deployments = DeploymentStore(storage, repository)
     retention = RetentionStore(storage, config.clock, deployments)
     promotion = (LifecycleStore(storage), ChannelStore(storage))
+    secret = SiteSecret(storage, config.clock)
 
     def housekeeping() -> object:
         from feed.maintenance.fsck import scheduled_sweep  # maintenance sits above services
@@ -63,7 +66,7 @@ def open_feed(storage: Storage, config: FeedConfig) -> FeedServices:
         return scheduled_sweep(storage, services)
 
     services = FeedServices(
-        config, repository, keys, retention, deployments, *promotion, housekeeping
+        config, repository, keys, retention, deployments, *promotion, secret, housekeeping
     )
     return services
 

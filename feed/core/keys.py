@@ -25,6 +25,7 @@ from storage import Storage
 SCOPES = ("read", "deploy", "push", "admin")  # deploy = read + reporting deployments
 _RANK = {scope: rank for rank, scope in enumerate(SCOPES)}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 NAMES_PREFIX = "keys/names/"
 HASHES_PREFIX = "keys/hashes/"
 INITIAL_ADMIN = "initial-admin"
@@ -120,7 +121,12 @@ class KeyStore:
 
     def lookup(self, presented: str) -> ApiKey | None:
         """Return the key matching a presented secret, comparing hashes in constant time."""
-        digest = hash_key(presented)
+        return self.by_hash(hash_key(presented))
+
+    def by_hash(self, digest: str) -> ApiKey | None:
+        """Return the key whose SHA-256 is `digest` (a web session holds only the hash)."""
+        if not _DIGEST.match(digest):
+            return None
         match = None
         for key in self._config:
             if hmac.compare_digest(key.sha256, digest):

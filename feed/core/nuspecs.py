@@ -14,7 +14,7 @@ from feed.core.records import PackageRecord
 Opener = Callable[[int, int], BinaryIO]  # (start, inclusive end) -> a stream of those bytes
 
 
-class _RangeFile(io.RawIOBase):
+class RangeFile(io.RawIOBase):
     """A seekable read-only file over a stored blob, read by byte ranges (for zipfile)."""
 
     def __init__(self, size: int, opener: Opener) -> None:
@@ -60,7 +60,7 @@ def is_root_nuspec(stored_name: str) -> bool:
 def read_stored_nuspec(record: PackageRecord, opener: Opener, max_bytes: int) -> bytes:
     """Return the root .nuspec of a stored nupkg as it was pushed."""
     with (
-        io.BufferedReader(_RangeFile(record.size, opener), 64 * 1024) as source,
+        io.BufferedReader(RangeFile(record.size, opener), 64 * 1024) as source,
         zipfile.ZipFile(source) as archive,
     ):
         for info in archive.infolist():

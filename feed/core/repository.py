@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from feed.core.contents import PackageContents, read_contents
 from feed.core.errors import PackageConflict, PackageNotFound
 from feed.core.generation import GENERATION_KEY, GenerationMarker
 from feed.core.intake import describe_upload
@@ -198,6 +199,11 @@ class Repository:
         """Return the root .nuspec of a stored nupkg as it was pushed (a few ranged reads)."""
         opener = lambda start, end: self.open_download(record, start, end)  # noqa: E731
         return read_stored_nuspec(record, opener, self.limits.max_nuspec_bytes)
+
+    def read_contents(self, record: PackageRecord) -> PackageContents:
+        """Return the deploy scripts and octopack.toml a stored version carries (cached)."""
+        opener = lambda start, end: self.open_download(record, start, end)  # noqa: E731
+        return read_contents(record, opener, self.limits.max_nuspec_bytes)
 
     def records_with_etags(
         self, package_id: str | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify
 
-from feed.http import octopus
+from feed.http import octopus, web
 from feed.http.admin import deployments as deployments_api
 from feed.http.admin import keys as keys_api
 from feed.http.admin import promotion as promotion_api
@@ -38,6 +38,7 @@ def create_app(services: FeedServices) -> Flask:
     app.register_blueprint(deployments_api.bp)
     app.register_blueprint(promotion_api.bp)
     retention_api.init_app(app)
+    web.init_app(app)
     app.add_url_rule("/health", "health", health)
     app.register_error_handler(Exception, handle_error)
     app.wsgi_app = guard_body(app.wsgi_app)  # type: ignore[method-assign]

@@ -279,9 +279,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-@bp.get("/")
 def site_root_redirect() -> Response:
-    """Send NuGet clients given the site root on to the v2 endpoint; describe it otherwise."""
+    """Send NuGet clients given the site root on to the v2 endpoint; describe it otherwise.
+
+    `/` itself is `feed.http.web.pages.front_door`, which shows browsers the web page.
+    """
     if "nuget" in (request.user_agent.string or "").lower():
         return redirect(v2_base(), code=302)  # type: ignore[return-value]
     root = site_root()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify
 
-from feed.http import octopus
+from feed.http import metrics, octopus, requestlog
 from feed.http.admin import keys as keys_api
 from feed.http.admin import retention as retention_api
 from feed.http.context import EXTENSION
@@ -28,6 +28,8 @@ def create_app(services: FeedServices) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = config.max_package_bytes + MULTIPART_SLACK
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = services
+    requestlog.init_app(app)
+    metrics.init_app(app)
     octopus.init_app(app)
     nuget_v3.init_app(app)
     nuget_v2.init_app(app)

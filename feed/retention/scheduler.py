@@ -38,6 +38,7 @@ class RetentionScheduler:
         interval: timedelta,
         owner: str | None = None,
         wait: Callable[[float], bool] | None = None,
+        on_report: Callable[[RetentionReport], None] | None = None,
     ) -> None:
         self.repository = repository
         self.store = store
@@ -45,6 +46,7 @@ class RetentionScheduler:
         self.owner = owner or f"feed-{secrets.token_hex(4)}"
         self._stop = threading.Event()
         self._wait = wait or self._stop.wait
+        self._on_report = on_report  # the feed's metrics count each run
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> RetentionReport | None:
@@ -76,3 +78,5 @@ class RetentionScheduler:
                 continue
             if report is not None:
                 log.info("%s", summary_line(report, self.owner))
+                if self._on_report is not None:
+                    self._on_report(report)

@@ -81,6 +81,19 @@ SCOPES = ("read", "push", "admin")
     help="What a NuGet client's delete does: unlist the version (push key), or delete it "
     "for good (admin key) (or OCTOPACK_NUGET_DELETE) [unlist].",
 )
+@click.option(
+    "--metrics-public",
+    is_flag=True,
+    default=None,
+    help="Answer GET /metrics without a key on a --private feed (or OCTOPACK_METRICS_PUBLIC).",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Access, audit and feed log lines on stderr: text, or one JSON object per line "
+    "(or OCTOPACK_LOG_FORMAT) [text].",
+)
 @report_errors
 def serve_command(
     host: str | None,
@@ -95,6 +108,8 @@ def serve_command(
     cache_max_age: int | None,
     trust_proxy: bool | None,
     nuget_delete: str | None,
+    metrics_public: bool | None,
+    log_format: str | None,
 ) -> None:
     """Run the package feed (Octopus, NuGet v2 and v3 dialects) under gunicorn."""
     require_extra("feed")
@@ -119,6 +134,8 @@ def serve_command(
         cache_max_age=cache_max_age,
         trust_proxy=trust_proxy,
         nuget_delete=nuget_delete,
+        metrics_public=metrics_public,
+        log_format=log_format,
     )
     if not 1 <= config.port <= 65535:
         raise BadInput(f"port {config.port} is not a TCP port (1-65535)")

@@ -14,7 +14,8 @@ from flask import Blueprint, Flask, Response, jsonify, request
 
 from feed.core.errors import BadRequest
 from feed.http.context import EXTENSION, arg_int, arg_str, require, services
-from feed.retention.job import run_retention
+from feed.http.metrics import count_retention
+from feed.retention.job import RetentionReport, run_retention
 from feed.retention.policy import RULE_NAMES, Rules
 from feed.retention.scheduler import RetentionScheduler
 from feed.retention.store import RetentionStore
@@ -31,9 +32,16 @@ def init_app(app: Flask) -> None:
     minutes = getattr(feed.config, "retention_interval", None)
     if minutes:
         interval = timedelta(minutes=float(minutes))
-        scheduler = RetentionScheduler(feed.repository, feed.retention, interval)
+        scheduler = RetentionScheduler(
+            feed.repository, feed.retention, interval, on_report=_count_scheduled
+        )
         app.extensions[SCHEDULER] = scheduler
         scheduler.start()
+
+
+def _count_scheduled(report: RetentionReport) -> None:
+    """Count a scheduled run in the feed's metrics."""
+    count_retention(len(report.deleted), report.dry_run, scheduled=True)
 
 
 def _store() -> RetentionStore:
@@ -80,6 +88,7 @@ def run() -> Response:
         package=package,
         dry_run=dry_run,
     )
+    count_retention(len(report.deleted), report.dry_run)
     return jsonify(report.to_json())
 
 

@@ -20,9 +20,8 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from feed.core.config import FeedConfig
-from feed.core.errors import BadRequest
 from feed.core.keys import KeyStore
-from feed.http.logformat import LOG_FORMATS, formatter_for
+from feed.http.logformat import formatter_for
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus-client in every worker
 
@@ -113,8 +112,6 @@ def run(config: FeedConfig, app_factory: AppFactory, listener: socket.socket | N
     `listener` is a socket the caller already bound (so a taken port is found before any
     key is made); without one gunicorn binds `config.host:config.port` itself.
     """
-    if config.log_format not in LOG_FORMATS:
-        raise BadRequest(f"log format {config.log_format!r} is not one of {', '.join(LOG_FORMATS)}")
     configure_logging(config.log_format)
     bind = f"fd://{listener.fileno()}" if listener else f"{config.host}:{config.port}"
 

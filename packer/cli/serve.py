@@ -115,6 +115,7 @@ def serve_command(
     require_extra("feed")
 
     from feed.core.config import config_from_env, parse_size
+    from feed.http.logformat import LOG_FORMATS
     from feed.http.server import announce_initial_key, run
     from feed.services import open_feed, sweep_leftovers
     from packer.cli.feedroot import feed_app, feed_storage
@@ -137,6 +138,8 @@ def serve_command(
         metrics_public=metrics_public,
         log_format=log_format,
     )
+    if config.log_format not in LOG_FORMATS:
+        raise BadInput(f"log format {config.log_format!r} is not one of {', '.join(LOG_FORMATS)}")
     if not 1 <= config.port <= 65535:
         raise BadInput(f"port {config.port} is not a TCP port (1-65535)")
     listener = _listen(config.host, config.port)

@@ -12,8 +12,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from feed.core.channels import ChannelStore
 from feed.core.config import FeedConfig
+from feed.core.deployments import DeploymentStore
 from feed.core.keys import KeyStore
+from feed.core.lifecycles import LifecycleStore
 from feed.core.repository import Repository
 from feed.retention.store import RetentionStore
 from packer.archive.validator import Limits
@@ -24,12 +27,16 @@ STALE_SPOOL_SECONDS = 24 * 3600  # no upload lives this long; its process is gon
 
 @dataclass(frozen=True)
 class FeedServices:
-    """The repository, key store and retention store of one feed, and its configuration."""
+    """The core objects of one feed (repository, keys, retention, deployments, lifecycles,
+    channels) and its configuration."""
 
     config: FeedConfig
     repository: Repository
     keys: KeyStore
     retention: RetentionStore
+    deployments: DeploymentStore
+    lifecycles: LifecycleStore
+    channels: ChannelStore
 
 
 def limits_for(config: FeedConfig) -> Limits:
@@ -47,7 +54,10 @@ def open_feed(storage: Storage, config: FeedConfig) -> FeedServices:
     """Build the core objects of a feed over an already opened storage."""
     repository = Repository(storage, limits_for(config), config.clock, config.upload_dir)
     keys = KeyStore(storage, config.api_keys, config.clock)
-    return FeedServices(config, repository, keys, RetentionStore(storage, config.clock))
+    deployments = DeploymentStore(storage, repository)
+    retention = RetentionStore(storage, config.clock, deployments)
+    promotion = (LifecycleStore(storage), ChannelStore(storage))
+    return FeedServices(config, repository, keys, retention, deployments, *promotion)
 
 
 def sweep_leftovers(config: FeedConfig, storage: Storage) -> int:

@@ -1,4 +1,4 @@
-"""API keys: random, scoped (read < push < admin), stored only as SHA-256 hashes in storage.
+"""API keys: random, scoped (read < deploy < push < admin), stored only as SHA-256 hashes in storage.
 
 Why no salt: a salt protects low-entropy secrets (passwords) from precomputed tables. Our
 keys are 200 random bits from `secrets`, so no table or brute force can reach them, and an
@@ -22,7 +22,7 @@ from feed.core.errors import BadRequest, Forbidden, PackageConflict, PackageNotF
 from feed.core.jsonrecords import Codec, JsonRecords, json_codec
 from storage import Storage
 
-SCOPES = ("read", "push", "admin")
+SCOPES = ("read", "deploy", "push", "admin")  # deploy = read + reporting deployments
 _RANK = {scope: rank for rank, scope in enumerate(SCOPES)}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 NAMES_PREFIX = "keys/names/"
@@ -58,7 +58,7 @@ class ApiKey:
     created: str
 
     def allows(self, needed: str) -> bool:
-        """Tell whether this key's scope covers the needed one (admin covers push covers read)."""
+        """Tell whether this key's scope covers the needed one (each scope covers those before it)."""
         return _RANK[self.scope] >= _RANK[needed]
 
     def public(self) -> dict[str, str]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from flask import Flask, Response, jsonify
 
 from feed.http import metrics, octopus, requestlog
+from feed.http.admin import deployments as deployments_api
 from feed.http.admin import keys as keys_api
+from feed.http.admin import promotion as promotion_api
 from feed.http.admin import retention as retention_api
 from feed.http.context import EXTENSION
 from feed.http.errors import handle_error
@@ -34,6 +36,8 @@ def create_app(services: FeedServices) -> Flask:
     nuget_v3.init_app(app)
     nuget_v2.init_app(app)
     app.register_blueprint(keys_api.bp)
+    app.register_blueprint(deployments_api.bp)
+    app.register_blueprint(promotion_api.bp)
     retention_api.init_app(app)
     app.add_url_rule("/health", "health", health)
     app.register_error_handler(Exception, handle_error)

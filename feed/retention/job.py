@@ -18,6 +18,7 @@ from itertools import groupby
 from feed.core.records import PackageRecord
 from feed.core.repository import Repository
 from feed.retention.audit import CHANGED, Audit, Planned
+from feed.retention.deployed import deployed_rules
 from feed.retention.lease import Lease
 from feed.retention.policy import (
     KEPT,
@@ -101,7 +102,11 @@ def run_retention(
         for package_id, entries in _packages(repository, package):
             if lease is not None and not dry_run:
                 lease.renew_if_due()
-            decisions = _plan(entries, policy.rules_for(package_id), pins, started)
+            rules_here = policy.rules_for(package_id)
+            deployed = deployed_rules(
+                store.deployments.states(package_id), rules_here.keep_deployed
+            )
+            decisions = _plan(entries, rules_here, pins, started, deployed)
             if not dry_run:
                 decisions = _apply(repository, audit, package_id, decisions, pool)
             report.decisions.extend(d for d, _, _ in decisions)
@@ -126,14 +131,18 @@ def _packages(repository: Repository, pattern: str | None) -> Iterator[tuple[str
 
 
 def _plan(
-    entries: list[Entry], rules: Rules, pins: dict[str, set[str]], started: datetime
+    entries: list[Entry],
+    rules: Rules,
+    pins: dict[str, set[str]],
+    started: datetime,
+    deployed: dict[str, str],
 ) -> list[Planned]:
     """Plan one package and pair every decision with the record and etag it was made on."""
     keyed = [(parse_version(record.version), record, etag) for record, etag in entries]
     keyed.sort(key=lambda item: item[0], reverse=True)  # the planner's order: newest first
     candidates = [Candidate(r.id, v, _published(r)) for v, r, _ in keyed]
     package_pins = pins.get(id_key(entries[0][0].id), set())
-    decisions = plan_package(candidates, rules, package_pins, started)
+    decisions = plan_package(candidates, rules, package_pins, started, deployed)
     return [(d, r, e) for d, (_, r, e) in zip(decisions, keyed, strict=True)]
 
 

@@ -7,19 +7,20 @@ that decided it (`kept: newest 5 stable`, `deleted: beyond newest 10 prerelease`
 
 from __future__ import annotations
 
-import fnmatch
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from packer.model.errors import BadInput
+from packer.model.patterns import best_match, check_pattern, is_glob, matches
 from packer.model.versions import NuGetVersion
+
+__all__ = ["check_pattern", "is_glob", "matches"]  # retention's callers import them from here
 
 KEPT = "kept"
 DELETED = "deleted"
-_PATTERN_RE = re.compile(r"[A-Za-z0-9._*?-]+")
+DEFAULT_KEEP_DEPLOYED = 2  # current + previous, per environment
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,12 @@ RULES = (
     RuleSpec(
         "keep_days", "D", "Keep everything published in the last D days; absent counts are 0."
     ),
+    RuleSpec(
+        "keep_deployed",
+        "N",
+        "Keep the last N versions that succeeded in each environment (default 2; the "
+        "current and previous ones are always kept).",
+    ),
 )
 RULE_NAMES = tuple(rule.name for rule in RULES)
 
@@ -67,6 +74,7 @@ class Rules:
     keep_prerelease: int | None = None
     prerelease_group_labels: int | None = None
     keep_days: int | None = None
+    keep_deployed: int | None = None
 
     def __post_init__(self) -> None:
         """Refuse negative or non-integer counts and a group size without a prerelease count."""
@@ -109,32 +117,13 @@ class Rules:
         )
 
 
-def check_pattern(pattern: str) -> str:
-    """Return a package id or id glob (`*`, `?`) unchanged; raise BadInput naming it."""
-    if not isinstance(pattern, str) or not _PATTERN_RE.fullmatch(pattern):
-        raise BadInput(
-            f"package pattern {pattern!r} must be an id or a glob of letters, digits, "
-            "'.', '-', '_', '*' and '?'"
-        )
-    return pattern
-
-
-def is_glob(pattern: str) -> bool:
-    """True when the pattern has a wildcard."""
-    return "*" in pattern or "?" in pattern
-
-
-def matches(pattern: str, package_id: str) -> bool:
-    """Match a package id against an id or glob, case-insensitively like ids themselves."""
-    return fnmatch.fnmatchcase(package_id.lower(), pattern.lower())
-
-
 @dataclass(frozen=True)
 class Policy:
     """The stored policy: a feed-wide default and per-package overrides by id or glob.
 
-    An override replaces the default whole (rules are not merged). An exact id beats a
-    glob; among globs the one with the most literal characters wins, then the first by name.
+    An override replaces the default whole (rules are not merged); which override applies
+    is `packer.model.patterns.best_match` (exact id, then the longest glob), as for
+    lifecycles and channels.
     """
 
     default: Rules = Rules()
@@ -142,16 +131,7 @@ class Policy:
 
     def rules_for(self, package_id: str) -> Rules:
         """Return the rules that apply to one package."""
-        best: tuple[int, str] | None = None
-        chosen = self.default
-        for pattern, rules in self.packages:
-            if not matches(pattern, package_id):
-                continue
-            literal = 10_000 if not is_glob(pattern) else len(pattern.replace("*", ""))
-            rank = (-literal, pattern.lower())
-            if best is None or rank < best:
-                best, chosen = rank, rules
-        return chosen
+        return best_match(self.packages, package_id, self.default)
 
     def with_rules(self, pattern: str | None, rules: Rules) -> Policy:
         """Return a copy with the default (pattern None) or one override set."""
@@ -235,13 +215,17 @@ def plan_package(
     rules: Rules,
     pins: Iterable[str],
     now: datetime,
+    deployed: Mapping[str, str] | None = None,
 ) -> list[Decision]:
     """Decide every version of one package, newest first, as of `now` (the run's start).
 
-    `pins` holds normalised versions. Versions published at or after `now` are kept and do
-    not count, so the plan is the one the feed's state just before `now` gives.
+    `pins` holds normalised versions; `deployed` maps normalised lower-case versions that
+    deployments keep to their rule text (`current in Production`). Versions published at
+    or after `now` are kept and do not count, so the plan is the one the feed's state just
+    before `now` gives.
     """
     pinned = {p.lower() for p in pins}
+    deployed = deployed or {}
     ordered = sorted(candidates, key=lambda c: c.version, reverse=True)
     present = [c for c in ordered if c.published < now]
     latest = _latest(present)
@@ -260,6 +244,9 @@ def plan_package(
         else:
             rule = _decide(candidate, rules, pinned, latest, now, stable_seen, None, empty)
             stable_seen += 1
+        kept_by_deployment = deployed.get(candidate.version.normalized.lower())
+        if kept_by_deployment and candidate.published < now and rule[1] != "pinned":
+            rule = (KEPT, kept_by_deployment)
         decisions.append(Decision(candidate.id, str(candidate.version), rule[0], rule[1]))
     return decisions
 

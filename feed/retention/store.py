@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from feed.core.deployments import DeploymentStore
 from feed.core.errors import PackageNotFound
 from feed.core.jsonrecords import Codec, JsonRecords, json_codec
 from feed.core.records import iso_utc
@@ -18,6 +19,7 @@ from feed.core.repository import Repository
 from feed.retention.audit import Audit, read_audit
 from feed.retention.lease import DEFAULT_LEASE, Lease
 from feed.retention.policy import Policy, Rules
+from packer.archive.validator import Limits
 from packer.model.identity import id_key, validate_id
 from packer.model.versions import parse_version
 from storage import Storage
@@ -64,10 +66,19 @@ def _pin_codec() -> Codec[Pin]:
 
 
 class RetentionStore:
-    """The stored policy, pins, lease and audit log of one feed storage."""
+    """The stored policy, pins, lease and audit log of one feed storage, and the
+    deployment facts retention never deletes against."""
 
-    def __init__(self, storage: Storage, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Callable[[], datetime],
+        deployments: DeploymentStore | None = None,
+    ) -> None:
         self._storage = storage
+        self.deployments = deployments or DeploymentStore(
+            storage, Repository(storage, Limits(), clock)
+        )
         self._policy = JsonRecords(storage, _policy_codec())
         self._pins = JsonRecords(storage, _pin_codec())
         self.clock = clock

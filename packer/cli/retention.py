@@ -161,8 +161,9 @@ def retention_group(
     """Delete old feed versions no rule keeps, and print the rule behind every decision.
 
     Rules given here form the whole policy for this run; without any, the stored policy
-    applies (see `retention policy`). Pinned versions and the latest version are always
-    kept; with no rule at all nothing is deleted.
+    applies (see `retention policy`). Pinned versions, the latest version and, in every
+    environment, the current and previous deployed versions are always kept; with no rule
+    at all nothing is deleted.
     """
     if ctx.invoked_subcommand is not None:
         return

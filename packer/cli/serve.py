@@ -18,7 +18,7 @@ from packer.cli.common import (
 from packer.cli.storage_option import storage_calls, storage_failures, storage_option
 from packer.model.errors import BadInput, OperationFailed
 
-SCOPES = ("read", "push", "admin")
+SCOPES = ("read", "deploy", "push", "admin")
 
 
 @click.command("serve")
@@ -171,7 +171,7 @@ def _listen(host: str, port: int) -> socket.socket:
 
 @click.group("keys")
 def keys_group() -> None:
-    """Create, list and revoke feed API keys (scopes read, push, admin).
+    """Create, list and revoke feed API keys (scopes read, deploy, push, admin).
 
     Works on the storage directly (--storage) or through a running feed (--server with an
     admin --api-key).

@@ -77,3 +77,13 @@ def test_latency_summary_of_known_durations() -> None:
     assert summary.count == 100
     assert summary.median_ms == pytest.approx(50.5)
     assert summary.p95_ms == pytest.approx(95.0, abs=1.0)
+
+
+def test_deployments_bench_at_tiny_scale_stays_flat() -> None:
+    from bench import deployments as bench_deployments
+
+    figures = bench_deployments.run(packages=3, environments=2, before=2, after=6, versions=3)
+    assert figures["records"] == 3 * 2 * 6
+    for before, after in zip(figures["before"][:3], figures["after"][:3], strict=True):
+        # the environments answer and the retention plan cost the same storage calls
+        assert before.split("; ")[1] == after.split("; ")[1]

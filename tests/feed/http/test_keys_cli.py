@@ -82,3 +82,23 @@ def test_server_mode_with_a_non_admin_key_fails(disk_backend) -> None:
         reader = out.strip()
         code, _, err = run("list", "--server", feed.url, "--api-key", reader)
         assert code == 1 and "403" in err
+
+
+@pytest.mark.parametrize("mode", ["storage", "server"])
+def test_a_deploy_key_may_report_but_not_push(disk_feed, tmp_path, mode) -> None:
+    if mode == "storage":
+        where = ["--storage", str(disk_feed.storage.root)]
+    else:
+        where = ["--server", disk_feed.url, "--api-key", disk_feed.admin_key]
+    code, out, _ = run("create", "--scope", "deploy", *where, "--output-format", "json")
+    assert code == 0, out
+    created = json.loads(out)
+    assert created["scope"] == "deploy"
+    assert _can_push(disk_feed.url, created["key"], make_zip(tmp_path, "Acme.K.1.0.0.zip")) == 403
+    answer = requests.post(
+        f"{disk_feed.url}/api/octopack/deployments",
+        json={},
+        headers={"X-Octopus-ApiKey": created["key"]},
+        timeout=10,
+    )
+    assert answer.status_code == 400  # past the scope check: the empty record is refused

@@ -100,7 +100,10 @@ def test_bytes_gauges_and_retention_are_counted(tmp_path) -> None:
     deletions = "octopack_retention_deletions_total"
     assert sample(after, deletions) - sample(before, deletions) == 1
     reported = "octopack_deployments_reported_total"
-    assert sample(after, reported, status="succeeded") - sample(before, reported) == 1
+    assert (
+        sample(after, reported, status="succeeded") - sample(before, reported, status="succeeded")
+        == 1
+    )
 
 
 @pytest.mark.parametrize("public", [False, True])

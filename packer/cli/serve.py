@@ -39,7 +39,9 @@ SCOPES = ("read", "deploy", "push", "admin")
     help="An admin API key (repeatable; also OCTOPACK_API_KEY). Without any key and with "
     "none stored, the first start creates an admin key and prints it once.",
 )
-@click.option("--workers", type=int, default=None, help="Worker processes [2 x cores].")
+@click.option(
+    "--workers", type=int, default=None, help="Worker processes (or OCTOPACK_WORKERS) [2 x cores]."
+)
 @click.option(
     "--private", is_flag=True, default=None, help="Reads need a key (or OCTOPACK_PRIVATE)."
 )
@@ -49,7 +51,11 @@ SCOPES = ("read", "deploy", "push", "admin")
     default=None,
     help="Refuse larger uploads with 413, e.g. 500M or 8G (or OCTOPACK_MAX_PACKAGE_BYTES) [8G].",
 )
-@click.option("--upload-dir", default=None, help="Where uploads are spooled [the temp dir].")
+@click.option(
+    "--upload-dir",
+    default=None,
+    help="Where uploads are spooled (or OCTOPACK_UPLOAD_DIR) [the temp dir].",
+)
 @click.option(
     "--retention-interval",
     type=click.IntRange(min=1),

@@ -16,6 +16,7 @@ from packer.client.transfer import file_sha256
 from packer.model.errors import BadInput, OperationFailed
 from packer.model.formats import EXTENSIONS, FORMAT_BY_EXTENSION, split_extension
 from packer.model.identity import package_filename, parse_package_filename, validate_id
+from packer.model.progress import ProgressFactory, no_progress
 from packer.model.ranges import parse_range
 from packer.model.versions import parse_version
 from packer.target.locks import exclusive_lock
@@ -73,6 +74,7 @@ def fetch_package(
     lock_timeout: float,
     echo: Callable[[str], None],
     max_bytes: int | None = None,
+    progress: ProgressFactory = no_progress,
 ) -> tuple[Path, str, str, str, bool]:
     """Put a verified package in the cache; return (path, id, version, sha256, downloaded).
 
@@ -99,14 +101,11 @@ def fetch_package(
             echo(f"cached {path.name} does not match the feed's SHA-256; downloading again")
             path.unlink()
         echo(f"downloading {package_id} {version} from {client.server}")
-        result = client.download(
-            package_id,
-            version,
-            path,
-            sha,
-            expected_size=_recorded_size(detail),
-            max_bytes=max_bytes,
-        )
+        size = _recorded_size(detail)
+        with progress(f"downloading {path.name}", size) as update:
+            result = client.download(
+                package_id, version, path, sha, update, expected_size=size, max_bytes=max_bytes
+            )
         if result.resumes:
             echo(f"download resumed {result.resumes} time(s) after broken connections")
     return path, package_id, version, sha, True

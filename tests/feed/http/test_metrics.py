@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from feed.http.metrics import count_deployment_reported
+from tests.feed.deployments.conftest import record
 from tests.feed.packages import make_zip
 from tests.helpers.feed_server import ADMIN_KEY, feed_process, running_feed
 
@@ -83,7 +84,13 @@ def test_bytes_gauges_and_retention_are_counted(tmp_path) -> None:
             timeout=30,
         )
         assert run.status_code == 200
-        count_deployment_reported("succeeded")
+        body = record("Acme.Metrics", "2.0.0")
+        for _ in range(2):  # a retry of the same report is stored and counted once
+            answer = requests.post(
+                f"{feed.url}/api/octopack/deployments", json=body, headers=ADMIN, timeout=10
+            )
+            assert answer.status_code in (200, 201), answer.text
+        count_deployment_reported("failed")  # the function the other endpoints may call
         after = scrape(feed.url)
     pushed = sample(middle, "octopack_push_bytes_total") - sample(
         before, "octopack_push_bytes_total"
@@ -104,6 +111,7 @@ def test_bytes_gauges_and_retention_are_counted(tmp_path) -> None:
         sample(after, reported, status="succeeded") - sample(before, reported, status="succeeded")
         == 1
     )
+    assert sample(after, reported, status="failed") - sample(before, reported, status="failed") == 1
 
 
 @pytest.mark.parametrize("public", [False, True])

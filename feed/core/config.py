@@ -38,6 +38,8 @@ class FeedConfig:
     nuget_delete: str = "unlist"  # what a NuGet DELETE does: unlist, or delete for good
     retention_interval: int | None = None  # minutes between scheduled retention runs
     cache_max_age: int = 600  # seconds a cached read answer may live (0: no response cache)
+    metrics_public: bool = False  # a private feed still answers /metrics without a key
+    log_format: str = "text"  # access, audit and feed log lines: text, or one JSON object each
     clock: Callable[[], datetime] = utc_now
 
     def with_overrides(self, **overrides: object) -> FeedConfig:
@@ -59,6 +61,8 @@ _ENV_FIELDS = {
     "OCTOPACK_TRUST_PROXY": ("trust_proxy", "bool"),
     "OCTOPACK_NUGET_DELETE": ("nuget_delete", str),
     "OCTOPACK_CACHE_MAX_AGE": ("cache_max_age", int),
+    "OCTOPACK_METRICS_PUBLIC": ("metrics_public", "bool"),
+    "OCTOPACK_LOG_FORMAT": ("log_format", str),
 }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify
 
-from feed.http import octopus, web
+from feed.http import metrics, octopus, openapi, requestlog, web
 from feed.http.admin import deployments as deployments_api
 from feed.http.admin import keys as keys_api
 from feed.http.admin import promotion as promotion_api
@@ -31,6 +31,9 @@ def create_app(services: FeedServices) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = config.max_package_bytes + MULTIPART_SLACK
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = services
+    requestlog.init_app(app)
+    metrics.init_app(app)
+    openapi.init_app(app)
     octopus.init_app(app)
     nuget_v3.init_app(app)
     nuget_v2.init_app(app)

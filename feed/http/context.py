@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from flask import current_app, request
+from flask import current_app, g, request
 
 from feed.core.errors import BadRequest, Forbidden
 from feed.core.keys import ApiKey, UnknownApiKey, authorize
@@ -62,12 +62,15 @@ def require(scope: str) -> ApiKey | None:
     """Check the request's key against a scope (read passes anonymously on a public feed)."""
     feed = services()
     try:
-        return authorize(feed.keys, presented_key(), scope, feed.config.private)
+        key = authorize(feed.keys, presented_key(), scope, feed.config.private)
     except UnknownApiKey as error:
         if request.headers.get("X-NuGet-ApiKey"):
             # NuGet clients answer a 401 by asking for a user name and never show our words
             raise Forbidden(str(error)) from None
         raise
+    if key is not None:
+        g.octopack_key_name = key.name  # the request log names the key, never the key itself
+    return key
 
 
 def arg_bool(name: str, default: bool = False) -> bool:

@@ -13,6 +13,7 @@ from typing import BinaryIO
 from flask import Request, Response
 
 from feed.core.records import PackageRecord
+from feed.http.metrics import count_download
 from packer.model.formats import content_type_for
 
 CHUNK = 256 * 1024
@@ -82,6 +83,8 @@ def send_package(request: Request, record: PackageRecord, opener: Opener) -> Res
     body: Iterator[bytes] | list[bytes] = (
         [] if request.method == "HEAD" else _stream(opener, start, end)
     )
+    if request.method != "HEAD":
+        count_download(end - start)
     response = Response(body, status=status, headers=headers, mimetype=mimetype)
     response.direct_passthrough = True
     return response

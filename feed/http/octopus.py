@@ -21,6 +21,7 @@ from feed.http.cache import cached as _cached
 from feed.http.cache import install_cache
 from feed.http.context import arg_bool, arg_int, arg_str, require, services
 from feed.http.downloads import send_package
+from feed.http.requestlog import note_package
 from feed.http.uploads import part_upload
 from packer import __version__
 from packer.model.conventions import OverwriteMode, PushStatus
@@ -187,9 +188,12 @@ def find_by_ref(ref: str) -> PackageRecord:
         package_id, version = text[:position], try_parse_version(text[position + 1 :])
         if version is not None and is_valid_id(package_id):
             try:
-                return repository.get(package_id, version)
+                found = repository.get(package_id, version)
             except PackageNotFound:
-                pass
+                found = None
+            if found is not None:
+                note_package(found.id, found.version)
+                return found
         position = text.find(".", position + 1)
     raise PackageNotFound(f"package {text!r} is not in the feed")
 
@@ -259,6 +263,7 @@ def push(space: str | None = None) -> tuple[Response, int, dict[str, str]]:
     if not filename:
         raise PackageRefused("the uploaded file has no name; name it Id.Version.ext")
     result = services().repository.add_package(source, filename, mode)
+    note_package(result.record.id, result.record.version)
     code = 201 if result.status is PushStatus.CREATED else 200
     body = package_resource(result.record, space)
     return jsonify(body), code, {"X-Octopack-Push-Status": str(result.status)}

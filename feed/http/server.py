@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
 from feed.core.config import FeedConfig
 from feed.core.keys import KeyStore
+from feed.http.logformat import formatter_for
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus-client in every worker
 
 THREADS_PER_WORKER = 4
 TIMEOUT_SECONDS = 300
@@ -59,20 +65,45 @@ def announce_initial_key(keys: KeyStore) -> str | None:
     return plain
 
 
-def configure_logging() -> None:
-    """Send the feed's own INFO lines (scheduled retention summaries) to stderr, the serve log."""
+def configure_logging(log_format: str = "text") -> None:
+    """Send the feed's lines (access, audit, scheduled retention) to stderr, the serve log."""
     logger = logging.getLogger("feed")
-    if any(getattr(h, "octopack", False) for h in logger.handlers):
-        return
+    for handler in [h for h in logger.handlers if getattr(h, "octopack", False)]:
+        logger.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
     handler.octopack = True  # type: ignore[attr-defined]
-    handler.setFormatter(
-        logging.Formatter(
-            "[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s", "%Y-%m-%d %H:%M:%S %z"
-        )
-    )
+    handler.setFormatter(formatter_for(log_format))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+
+
+@contextmanager
+def metrics_folder() -> Iterator[str]:
+    """Give the workers a private PROMETHEUS_MULTIPROC_DIR; remove it when the server stops.
+
+    Workers are forks that unwind through this block too when they exit: only the process
+    that made the folder removes it.
+    """
+    folder = tempfile.mkdtemp(prefix="octopack-metrics-")
+    owner = os.getpid()
+    previous = os.environ.get(MULTIPROC_ENV)
+    os.environ[MULTIPROC_ENV] = folder
+    try:
+        yield folder
+    finally:
+        if os.getpid() == owner:
+            shutil.rmtree(folder, ignore_errors=True)
+            if previous is None:
+                os.environ.pop(MULTIPROC_ENV, None)
+            else:
+                os.environ[MULTIPROC_ENV] = previous
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Tell prometheus-client a worker is gone, so its live gauges stop counting."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def run(config: FeedConfig, app_factory: AppFactory, listener: socket.socket | None = None) -> None:
@@ -81,7 +112,7 @@ def run(config: FeedConfig, app_factory: AppFactory, listener: socket.socket | N
     `listener` is a socket the caller already bound (so a taken port is found before any
     key is made); without one gunicorn binds `config.host:config.port` itself.
     """
-    configure_logging()
+    configure_logging(config.log_format)
     bind = f"fd://{listener.fileno()}" if listener else f"{config.host}:{config.port}"
 
     def when_ready(server: Any) -> None:
@@ -95,6 +126,7 @@ def run(config: FeedConfig, app_factory: AppFactory, listener: socket.socket | N
     options = {
         "bind": bind,
         "when_ready": when_ready,
+        "child_exit": child_exit,
         "workers": max(1, config.workers),
         "worker_class": "gthread",
         "threads": THREADS_PER_WORKER,
@@ -105,4 +137,5 @@ def run(config: FeedConfig, app_factory: AppFactory, listener: socket.socket | N
         "loglevel": "warning",
         "proc_name": "octopack-feed",
     }
-    FeedApplication(app_factory, options).run()
+    with metrics_folder():
+        FeedApplication(app_factory, options).run()

@@ -33,6 +33,7 @@ from feed.retention.policy import (
 )
 from feed.retention.store import RetentionStore
 from packer.model.identity import id_key
+from packer.model.progress import Progress
 from packer.model.versions import parse_version
 
 Clock = Callable[[], datetime]
@@ -77,12 +78,14 @@ def run_retention(
     lease: Lease | None = None,
     job: str | None = None,
     deleters: int = 8,
+    progress: Progress | None = None,
 ) -> RetentionReport:
     """Plan (and unless `dry_run`, apply) retention; `rules` given replace the stored policy.
 
     A non-dry run takes the lease (unless one is given already held), so two jobs never
     delete at once; it is renewed between packages and released at the end. The versions
     of one package are deleted `deleters` at a time (S3 and fsync latency, not CPU, bound).
+    `progress` hears the packages done so far.
     """
     clock = repository.clock
     now = clock()
@@ -99,7 +102,7 @@ def run_retention(
     try:
         if not dry_run:
             audit.recover()
-        for package_id, entries in _packages(repository, package):
+        for done, (package_id, entries) in enumerate(_packages(repository, package), 1):
             if lease is not None and not dry_run:
                 lease.renew_if_due()
             rules_here = policy.rules_for(package_id)
@@ -110,6 +113,8 @@ def run_retention(
             if not dry_run:
                 decisions = _apply(repository, audit, package_id, decisions, pool)
             report.decisions.extend(d for d, _, _ in decisions)
+            if progress is not None:
+                progress(done, None)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         if own_lease and lease is not None:

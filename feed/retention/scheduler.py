@@ -40,6 +40,7 @@ class RetentionScheduler:
         owner: str | None = None,
         wait: Callable[[float], bool] | None = None,
         housekeeping: Callable[[], object] | None = None,
+        on_report: Callable[[RetentionReport], None] | None = None,
     ) -> None:
         self.repository = repository
         self.store = store
@@ -48,6 +49,7 @@ class RetentionScheduler:
         self._stop = threading.Event()
         self._wait = wait or self._stop.wait
         self.housekeeping = housekeeping
+        self._on_report = on_report  # the feed's metrics count each run
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> RetentionReport | None:
@@ -89,3 +91,5 @@ class RetentionScheduler:
                 continue
             if report is not None:
                 log.info("%s", summary_line(report, self.owner))
+                if self._on_report is not None:
+                    self._on_report(report)

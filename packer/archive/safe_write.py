@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from packer.archive.rules import ArchiveEntry, refuse
 from packer.model.errors import OperationFailed
+from packer.model.progress import Progress
 
 _PERMISSION_BITS = 0o777  # never setuid, setgid or sticky
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -57,9 +59,12 @@ class SafeWriter:
     their directories exist (`ensure_parent`).
     """
 
-    def __init__(self, root: Path) -> None:
-        """Write below an existing, empty, resolved directory."""
+    def __init__(self, root: Path, progress: Progress | None = None) -> None:
+        """Write below an existing, empty, resolved directory; `progress` hears bytes written."""
         self.root = root
+        self._progress = progress
+        self._written = 0
+        self._written_lock = threading.Lock()  # files may be written from several threads
         self.root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC)
         self.umask = current_umask()
         self._made: set[str] = set()  # folders that exist below root (made by us)
@@ -107,7 +112,12 @@ class SafeWriter:
     def write_file(self, entry: ArchiveEntry, chunks: Iterable[bytes]) -> int:
         """Stream chunks into a new file (never an existing one); return the bytes written."""
         self.ensure_parent(entry.name)
-        return write_new_file(self.root_fd, entry, chunks, self.umask)
+        size = write_new_file(self.root_fd, entry, chunks, self.umask)
+        if self._progress is not None:
+            with self._written_lock:
+                self._written += size
+                self._progress(self._written, None)
+        return size
 
     def copy_file(self, entry: ArchiveEntry, source_name: str) -> int:
         """Write a hard link entry as a copy of an earlier extracted regular file."""

@@ -16,6 +16,7 @@ from packer.archive.tar.reader import TarReader
 from packer.archive.zip.reader import ZipReader, is_opc_part
 from packer.model.errors import BadInput, OperationFailed, UnsafeArchive
 from packer.model.formats import FORMAT_BY_EXTENSION, archive_format, detect_format
+from packer.model.progress import ProgressFactory, no_progress
 
 __all__ = [
     "ArchiveEntry",
@@ -50,6 +51,7 @@ def extract_archive(
     destination: str | os.PathLike[str] | None = None,
     limits: Limits | None = None,
     skip_opc: bool = True,
+    progress: ProgressFactory = no_progress,
 ) -> ArchiveInfo:
     """Validate, then write every entry below `destination` (absent, or an empty directory).
 
@@ -64,15 +66,16 @@ def extract_archive(
     reader = _reader(source, fmt, limits or Limits())
     info = reader.inspect()
     try:
-        writer = SafeWriter(prepare_destination(Path(destination)))
-        try:
-            if isinstance(reader, ZipReader):
-                reader.extract(writer, skip_opc)
-            else:
-                reader.extract(info, writer)
-            writer.finish()
-        finally:
-            writer.close()
+        with progress(f"extracting {source.name}", info.uncompressed_size) as update:
+            writer = SafeWriter(prepare_destination(Path(destination)), update)
+            try:
+                if isinstance(reader, ZipReader):
+                    reader.extract(writer, skip_opc)
+                else:
+                    reader.extract(info, writer)
+                writer.finish()
+            finally:
+                writer.close()
     except OSError as error:
         raise OperationFailed(
             f"extracting {source.name} into {os.fspath(destination)} failed: {error}"

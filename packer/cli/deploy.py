@@ -19,6 +19,7 @@ from packer.cli.common import (
     shown_as_json,
     space_option,
 )
+from packer.cli.progress import progress
 from packer.model.conventions import DeployReport, DeployStatus
 from packer.model.errors import BadInput, OperationFailed, UnsafeArchive
 
@@ -138,6 +139,7 @@ def deploy_command(
         allow_missing_variables=allow_missing_variables,
         lock_timeout=lock_timeout,
         echo=echo,
+        progress=progress,
     )
     if cleanup_only:
         if keep is None:

@@ -6,8 +6,7 @@ import dataclasses
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from packer.cli.common import (
     server_option,
     space_option,
 )
+from packer.cli.progress import progress as progress_bar
 from packer.cli.storage_option import storage_failures, storage_option
 from packer.client.deployments import DeploymentsClient
 from packer.client.feed import FeedClient
@@ -75,28 +75,6 @@ def overwrite_option(default: str) -> Callable[[Any], Any]:
     )
 
 
-def _show_progress() -> bool:
-    """A progress bar only for a person at a terminal, never in CI or in pipes."""
-    return sys.stderr.isatty() and not os.environ.get("CI")
-
-
-@contextmanager
-def _progress(label: str, size: int) -> Iterator[Callable[[int, int | None], None] | None]:
-    """Yield a progress callback drawing a bar on stderr, or None when quiet."""
-    if not _show_progress():
-        yield None
-        return
-    with click.progressbar(length=size, label=label, file=sys.stderr) as bar:
-        shown = [0]
-
-        def update(done: int, total: int | None) -> None:
-            if done > shown[0]:
-                bar.update(done - shown[0])
-                shown[0] = done
-
-        yield update
-
-
 HTTP_OVERWRITE_HINT = f"overwriteMode={OverwriteMode.OVERWRITE_EXISTING.value}"
 CLI_OVERWRITE_HINT = f"--overwrite-mode {OverwriteMode.OVERWRITE_EXISTING.cli_name}"
 
@@ -135,7 +113,7 @@ class _Pusher:
             message = f"not sent: an earlier push failed: {self.unreachable}"
             return PushReport(str(path), package_id, version, PushStatus.ERROR, message)
         try:
-            with _progress(path.name, size) as progress:
+            with progress_bar(path.name, size) as progress:
                 return self.client.push(path, self.mode, progress=progress, filename=filename)
         except BadInput as error:
             return PushReport(str(path), package_id, version, PushStatus.ERROR, str(error))

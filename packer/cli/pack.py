@@ -6,6 +6,7 @@ import click
 
 from packer.archive.zip.jobs import LEVELS
 from packer.cli.common import output_format_option, print_json, report_errors
+from packer.cli.progress import progress
 from packer.model.formats import WRITABLE_FORMATS
 from packer.pack.build import PackOptions, PackResult, pack
 
@@ -111,7 +112,8 @@ def pack_command(
         compression_level=compression_level,
         keep_timestamps=keep_timestamps,
     )
-    result = pack(options)
+    with progress("packing files", None) as counter:
+        result = pack(options, progress=counter)
     if output_format.lower() == "json":
         print_json(result.to_json())
     else:

@@ -48,15 +48,18 @@ class _Direct:
     def run(self, rules: dict[str, int], package: str | None, dry_run: bool) -> dict[str, Any]:
         from feed.retention.job import run_retention
         from feed.retention.policy import Rules
+        from packer.cli.progress import progress
 
-        report = run_retention(
-            self.repository,
-            self.store,
-            actor=self.actor,
-            rules=Rules.from_dict(rules) if rules else None,
-            package=package,
-            dry_run=dry_run,
-        )
+        with progress("retention: packages", None) as update:
+            report = run_retention(
+                self.repository,
+                self.store,
+                actor=self.actor,
+                rules=Rules.from_dict(rules) if rules else None,
+                package=package,
+                dry_run=dry_run,
+                progress=update,
+            )
         return report.to_json()
 
     @storage_calls

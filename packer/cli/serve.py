@@ -39,7 +39,9 @@ SCOPES = ("read", "deploy", "push", "admin")
     help="An admin API key (repeatable; also OCTOPACK_API_KEY). Without any key and with "
     "none stored, the first start creates an admin key and prints it once.",
 )
-@click.option("--workers", type=int, default=None, help="Worker processes [2 x cores].")
+@click.option(
+    "--workers", type=int, default=None, help="Worker processes (or OCTOPACK_WORKERS) [2 x cores]."
+)
 @click.option(
     "--private", is_flag=True, default=None, help="Reads need a key (or OCTOPACK_PRIVATE)."
 )
@@ -49,7 +51,11 @@ SCOPES = ("read", "deploy", "push", "admin")
     default=None,
     help="Refuse larger uploads with 413, e.g. 500M or 8G (or OCTOPACK_MAX_PACKAGE_BYTES) [8G].",
 )
-@click.option("--upload-dir", default=None, help="Where uploads are spooled [the temp dir].")
+@click.option(
+    "--upload-dir",
+    default=None,
+    help="Where uploads are spooled (or OCTOPACK_UPLOAD_DIR) [the temp dir].",
+)
 @click.option(
     "--retention-interval",
     type=click.IntRange(min=1),
@@ -81,6 +87,19 @@ SCOPES = ("read", "deploy", "push", "admin")
     help="What a NuGet client's delete does: unlist the version (push key), or delete it "
     "for good (admin key) (or OCTOPACK_NUGET_DELETE) [unlist].",
 )
+@click.option(
+    "--metrics-public",
+    is_flag=True,
+    default=None,
+    help="Answer GET /metrics without a key on a --private feed (or OCTOPACK_METRICS_PUBLIC).",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Access, audit and feed log lines on stderr: text, or one JSON object per line "
+    "(or OCTOPACK_LOG_FORMAT) [text].",
+)
 @report_errors
 def serve_command(
     host: str | None,
@@ -95,11 +114,14 @@ def serve_command(
     cache_max_age: int | None,
     trust_proxy: bool | None,
     nuget_delete: str | None,
+    metrics_public: bool | None,
+    log_format: str | None,
 ) -> None:
     """Run the package feed (Octopus, NuGet v2 and v3 dialects) under gunicorn."""
     require_extra("feed")
 
     from feed.core.config import config_from_env, parse_size
+    from feed.http.logformat import LOG_FORMATS
     from feed.http.server import announce_initial_key, run
     from feed.services import open_feed, sweep_leftovers
     from packer.cli.feedroot import feed_app, feed_storage
@@ -119,7 +141,11 @@ def serve_command(
         cache_max_age=cache_max_age,
         trust_proxy=trust_proxy,
         nuget_delete=nuget_delete,
+        metrics_public=metrics_public,
+        log_format=log_format,
     )
+    if config.log_format not in LOG_FORMATS:
+        raise BadInput(f"log format {config.log_format!r} is not one of {', '.join(LOG_FORMATS)}")
     if not 1 <= config.port <= 65535:
         raise BadInput(f"port {config.port} is not a TCP port (1-65535)")
     listener = _listen(config.host, config.port)

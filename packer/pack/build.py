@@ -18,6 +18,7 @@ from packer.archive.zip.writer import LEVELS, ZipEntry, write_zip
 from packer.model.errors import BadInput, PackerError
 from packer.model.formats import WRITABLE_FORMATS, archive_format
 from packer.model.identity import package_filename, validate_id
+from packer.model.progress import Progress
 from packer.model.versions import parse_version
 from packer.pack.collect import EPOCH_1980, TEMP_PREFIX, SourceFile, Tally, find_scripts, iter_files
 from packer.pack.process import ProcessCheck
@@ -103,8 +104,12 @@ def pack(
     now: datetime | None = None,
     env: Mapping[str, str] | None = None,
     writer_options: dict | None = None,
+    progress: Progress | None = None,
 ) -> PackResult:
-    """Build the package described by `options`; raise BadInput before writing anything bad."""
+    """Build the package described by `options`; raise BadInput before writing anything bad.
+
+    `progress` hears (files, bytes) as the walk hands each file to the writer.
+    """
     env = os.environ if env is None else env
     package_id = validate_id(options.package_id)
     version_text = options.version or default_version(now or datetime.now(UTC))
@@ -135,6 +140,8 @@ def pack(
         tally = Tally()
         warnings: list[str] = []
         source = process.watch(files) if process else files
+        if progress is not None:
+            source = _counted(source, progress)
         if fmt == "nupkg":
             collected = list(source)
             kept, meta = _nupkg_metadata(options, collected, version_text, release_notes, warnings)
@@ -236,6 +243,16 @@ def _read_nuspec(path: str) -> NuspecMetadata:
         raise BadInput(f"cannot read {path}: {error.strerror}") from error
     except PackerError as error:
         raise BadInput(f"{path}: {error}") from error
+
+
+def _counted(files: Iterable[SourceFile], progress: Progress) -> Iterator[SourceFile]:
+    """Pass the walk through, telling `progress` the files and bytes so far."""
+    count = size = 0
+    for item in files:
+        if item.path is not None:
+            count, size = count + 1, size + (item.size or 0)
+            progress(count, size)
+        yield item
 
 
 def _entries(files: Iterable[SourceFile], tally: Tally) -> Iterator[ZipEntry]:

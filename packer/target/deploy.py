@@ -24,6 +24,7 @@ from packer.client.feed import FeedClient
 from packer.model.conventions import DeployReport, DeployStatus, Transfer
 from packer.model.errors import BadInput, OperationFailed, PackerError, UnsafeArchive
 from packer.model.formats import detect_format
+from packer.model.progress import ProgressFactory, no_progress
 from packer.target.fetch import describe_local_file, fetch_package, select_version
 from packer.target.folding import refuse_folded_names
 from packer.target.journal import Journal, JournalEntry, one_line, utc_now
@@ -56,6 +57,7 @@ class DeployOptions:
     sleep: Callable[[float], None] = time.sleep  # between health-check attempts
     probe_folding: Callable[[Path], bool] = folds_names  # once per deploy, where releases go
     on_finish: Callable[[JournalEntry], None] | None = None  # e.g. the feed report
+    progress: ProgressFactory = no_progress  # download and extraction bars on a terminal
 
     @property
     def layout(self) -> TargetLayout:
@@ -197,7 +199,7 @@ def _extract_release(
         if options.probe_folding(package_dir):
             info = archive.inspect_archive(package.path, package.fmt, limits)
             refuse_folded_names((e.name for e in info.entries), package.path.name, str(package_dir))
-        archive.extract_archive(package.path, package.fmt, temp, limits)
+        archive.extract_archive(package.path, package.fmt, temp, limits, progress=options.progress)
         process = resolve_process(temp, options.environment, options.variables, options.substitute)
         _fsync_directory(temp)
         os.rename(temp, release)
@@ -339,6 +341,7 @@ def fetch_from_feed(
             options.lock_timeout,
             echo,
             limits_of(options).max_package_bytes,
+            options.progress,
         )
     fmt = detect_format(path.name)
     return PackageToDeploy(path, found_id, found_version, fmt, sha, True, transfer)

@@ -19,6 +19,7 @@ from packer.model.conventions import Transfer, TransferMode
 from packer.model.errors import BadInput, OperationFailed
 from packer.model.formats import EXTENSIONS, FORMAT_BY_EXTENSION, split_extension
 from packer.model.identity import package_filename, parse_package_filename, validate_id
+from packer.model.progress import ProgressFactory, no_progress
 from packer.model.ranges import parse_range
 from packer.model.versions import NuGetVersion, parse_version
 from packer.target.delta import try_delta
@@ -111,6 +112,7 @@ def fetch_package(
     lock_timeout: float,
     echo: Callable[[str], None],
     max_bytes: int | None = None,
+    progress: ProgressFactory = no_progress,
 ) -> tuple[Path, str, str, str, Transfer]:
     """Put a verified package in the cache; return (path, id, version, sha256, transfer).
 
@@ -142,14 +144,10 @@ def fetch_package(
         if delta.done:
             echo(delta.line)
             return path, package_id, version, sha, Transfer(TransferMode.DELTA, delta.bytes)
-        result = client.download(
-            package_id,
-            version,
-            path,
-            sha,
-            expected_size=size,
-            max_bytes=max_bytes,
-        )
+        with progress(f"downloading {path.name}", size) as update:
+            result = client.download(
+                package_id, version, path, sha, update, expected_size=size, max_bytes=max_bytes
+            )
         if result.resumes:
             echo(f"download resumed {result.resumes} time(s) after broken connections")
     echo(f"transfer: full, {result.size} bytes (no delta: {delta.reason})")

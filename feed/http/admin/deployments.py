@@ -9,6 +9,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from feed.http.context import arg_int, arg_str, require, services
+from feed.http.metrics import count_deployment_reported
+from feed.http.requestlog import note_package
 
 bp = Blueprint("deployments_api", __name__, url_prefix="/api/octopack")
 DEFAULT_TAKE = 30
@@ -20,6 +22,9 @@ def report() -> tuple[Response, int]:
     """Store a reported deployment: 201 when new, 200 when this id is stored already."""
     require("deploy")
     record, created = services().deployments.report(request.get_json(silent=True))
+    note_package(record.package_id, record.version)
+    if created:  # a retried report is stored once and counted once
+        count_deployment_reported(record.status)
     return jsonify(record.to_json()), 201 if created else 200
 
 

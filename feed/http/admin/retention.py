@@ -14,7 +14,8 @@ from flask import Blueprint, Flask, Response, jsonify, request
 
 from feed.core.errors import BadRequest
 from feed.http.context import EXTENSION, arg_int, arg_str, require, services
-from feed.retention.job import run_retention
+from feed.http.metrics import count_retention
+from feed.retention.job import RetentionReport, run_retention
 from feed.retention.policy import RULE_NAMES, Rules
 from feed.retention.scheduler import RetentionScheduler
 from feed.retention.store import RetentionStore
@@ -32,10 +33,19 @@ def init_app(app: Flask) -> None:
     if minutes:
         interval = timedelta(minutes=float(minutes))
         scheduler = RetentionScheduler(
-            feed.repository, feed.retention, interval, housekeeping=feed.housekeeping
+            feed.repository,
+            feed.retention,
+            interval,
+            housekeeping=feed.housekeeping,
+            on_report=_count_scheduled,
         )
         app.extensions[SCHEDULER] = scheduler
         scheduler.start()
+
+
+def _count_scheduled(report: RetentionReport) -> None:
+    """Count a scheduled run in the feed's metrics."""
+    count_retention(len(report.deleted), report.dry_run, scheduled=True)
 
 
 def _store() -> RetentionStore:
@@ -82,6 +92,7 @@ def run() -> Response:
         package=package,
         dry_run=dry_run,
     )
+    count_retention(len(report.deleted), report.dry_run)
     return jsonify(report.to_json())
 
 

@@ -25,6 +25,7 @@ from feed.http.cache import (  # noqa: F401 - re-exported for the NuGet blueprin
 )
 from feed.http.cache import cached as _cached
 from feed.http.context import require, services
+from feed.http.requestlog import note_package
 from feed.http.uploads import part_upload
 from packer.model.conventions import OverwriteMode
 from packer.model.identity import is_valid_id
@@ -188,9 +189,11 @@ def publish() -> PushResult:
     require("push")
     source, name = _pushed_package()
     filename = name if name.lower().endswith(".nupkg") else "package.nupkg"
-    return services().repository.add_package(
+    result = services().repository.add_package(
         source, filename, OverwriteMode.FAIL_IF_EXISTS, default_format=NUPKG
     )
+    note_package(result.record.id, result.record.version)
+    return result
 
 
 def _pushed_package() -> tuple[SpooledUpload | BinaryIO, str]:

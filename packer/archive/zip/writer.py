@@ -48,6 +48,7 @@ from packer.archive.zip.sink import WriteSink
 from packer.model.errors import OperationFailed
 
 INLINE_BELOW = 16 << 10
+INLINE_MAX_WORKERS = 2
 ENTRY_COST = 16 << 10  # budget charged per pending entry, so tiny files cannot pile up
 # bytes in flight (read, compressed, waiting to be written): a fixed part, and a small part
 # per thread so that every thread has work queued; memory does not grow with threads beyond it
@@ -129,11 +130,13 @@ class ZipWriter:
         self.digest = digest
         # batches of files this small on average are done by the writing thread itself, when
         # it gets to them: handing tiny tasks to threads costs more GIL traffic than it saves
-        self.inline_below = (
-            (INLINE_BELOW if executor is None else 0) if inline_below is None else inline_below
-        )
-        self.codec = codec_for(level, optimal_whole_limit)
+        # on two cores; with more threads the writing thread would become the bottleneck
         self.workers = workers or 1  # callers pass packer.pack.cpus.usable_cpus()
+        if inline_below is None:
+            inline = executor is None and self.workers <= INLINE_MAX_WORKERS
+            inline_below = INLINE_BELOW if inline else 0
+        self.inline_below = inline_below
+        self.codec = codec_for(level, optimal_whole_limit)
         self.chunk_size = chunk_size
         self.batch_bytes = batch_bytes
         self.batch_files = batch_files

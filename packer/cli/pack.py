@@ -70,6 +70,11 @@ def _level(ctx: click.Context, param: click.Parameter, value: str) -> str:
     help="Keep file modification times (default: SOURCE_DATE_EPOCH or 1980-01-01, so the "
     "same tree gives the same bytes).",
 )  # fmt: skip
+@click.option(
+    "--threads", type=click.IntRange(1, 1024), envvar="OCTOPACK_THREADS", metavar="N",
+    help="Compress on N threads (or OCTOPACK_THREADS) [default: the CPUs this process may use, "
+    "from its affinity and its cgroup's CPU quota]. The package is the same whatever N is.",
+)  # fmt: skip
 @output_format_option
 @report_errors
 def pack_command(
@@ -88,6 +93,7 @@ def pack_command(
     release_notes_file: str | None,
     compression_level: str,
     keep_timestamps: bool,
+    threads: int | None,
     output_format: str,
 ) -> None:
     """Pack a folder with its deploy scripts into {id}.{version}.{zip|nupkg|tar.gz}.
@@ -111,6 +117,7 @@ def pack_command(
         release_notes_file=release_notes_file,
         compression_level=compression_level,
         keep_timestamps=keep_timestamps,
+        threads=threads,
     )
     with progress("packing files", None) as counter:
         result = pack(options, progress=counter)

@@ -21,6 +21,8 @@ from packer.model.identity import package_filename, validate_id
 from packer.model.progress import Progress
 from packer.model.versions import parse_version
 from packer.pack.collect import EPOCH_1980, TEMP_PREFIX, SourceFile, Tally, find_scripts, iter_files
+from packer.pack.cpus import usable_cpus
+from packer.pack.memory import return_big_buffers
 from packer.pack.process import ProcessCheck
 from packer.pack.walkproc import stream_files
 
@@ -53,6 +55,7 @@ class PackOptions:
     release_notes_file: str | None = None
     compression_level: str = "fast"
     keep_timestamps: bool = False
+    threads: int | None = None  # compression threads; None: the CPUs this process may use
 
 
 @dataclass
@@ -120,6 +123,8 @@ def pack(
         raise BadInput(f"unknown format {options.format!r}: use one of {choices}")
     if options.compression_level not in LEVELS:
         raise BadInput(f"unknown compression level {options.compression_level!r}")
+    if options.threads is not None and options.threads < 1:
+        raise BadInput(f"--threads must be at least 1, not {options.threads}")
     release_notes = _release_notes(options)
     if not os.path.isdir(options.base_path):
         raise BadInput(f"base path {options.base_path} does not exist or is not a directory")
@@ -128,6 +133,7 @@ def pack(
     final = os.path.join(out_dir, package_filename(package_id, version_text, fmt))
     if os.path.exists(final) and not options.overwrite:
         raise BadInput(f"{final} already exists; pass --overwrite to replace it")
+    return_big_buffers()
     walk = iter_files(
         options.base_path,
         tuple(options.includes),
@@ -157,8 +163,9 @@ def pack(
             if process:
                 process.finish()
 
+        writer_options = {"workers": options.threads or usable_cpus(), **(writer_options or {})}
         size, digest = _write_atomically(out_dir, final, options.overwrite, fmt, entries, options,
-                                         writer_options or {}, check_found)  # fmt: skip
+                                         writer_options, check_found)  # fmt: skip
         scripts, script_warnings = find_scripts(tally.script_like)
         summary = None
         if process:

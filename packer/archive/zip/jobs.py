@@ -240,9 +240,10 @@ def _chunk_job(codec: _Codec, entry: ZipEntry, offset: int, length: int) -> tupl
         return _Piece(isal_zlib.crc32(chunk), length, b"", STORED), chunk
     start = max(0, offset - WINDOW)
     data = _read_exact(entry.path, start, offset + length - start, entry.size)
-    zdict, chunk = data[: offset - start], data[offset - start :]
+    view = memoryview(data)  # slices without copies: one chunk is megabytes, per thread
+    zdict, chunk = view[: offset - start], view[offset - start :]
     final = offset + length >= entry.size
-    packed = codec.chunk(chunk, zdict, final)
+    packed = codec.chunk(chunk, zdict, final)  # type: ignore[arg-type]
     return _Piece(isal_zlib.crc32(chunk), length, packed, DEFLATED), (
-        chunk if len(packed) >= len(chunk) else b""
+        bytes(chunk) if len(packed) >= len(chunk) else b""
     )

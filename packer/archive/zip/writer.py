@@ -9,7 +9,6 @@ order given, whichever thread finishes first.
 
 from __future__ import annotations
 
-import os
 import struct
 import tempfile
 from collections import deque
@@ -49,7 +48,13 @@ from packer.archive.zip.sink import WriteSink
 from packer.model.errors import OperationFailed
 
 INLINE_BELOW = 16 << 10
+INLINE_MAX_WORKERS = 2
 ENTRY_COST = 16 << 10  # budget charged per pending entry, so tiny files cannot pile up
+# bytes in flight (read, compressed, waiting to be written): a fixed part, and a small part
+# per thread so that every thread has work queued; memory does not grow with threads beyond it
+BUDGET_BASE = 16 << 20
+BUDGET_PER_THREAD = 4 << 20
+SINK_PENDING = 8 << 20
 
 
 @dataclass
@@ -112,7 +117,7 @@ class ZipWriter:
         chunk_size: int = 4 << 20,
         batch_bytes: int = 1 << 20,
         batch_files: int = 256,
-        budget: int = 32 << 20,
+        budget: int | None = None,
         zip64_threshold: int = ZIP64_LIMIT,
         zip64_count_threshold: int = ZIP64_COUNT_LIMIT,
         optimal_whole_limit: int = 16 << 20,
@@ -125,15 +130,17 @@ class ZipWriter:
         self.digest = digest
         # batches of files this small on average are done by the writing thread itself, when
         # it gets to them: handing tiny tasks to threads costs more GIL traffic than it saves
-        self.inline_below = (
-            (INLINE_BELOW if executor is None else 0) if inline_below is None else inline_below
-        )
+        # on two cores; with more threads the writing thread would become the bottleneck
+        self.workers = workers or 1  # callers pass packer.pack.cpus.usable_cpus()
+        if inline_below is None:
+            inline = executor is None and self.workers <= INLINE_MAX_WORKERS
+            inline_below = INLINE_BELOW if inline else 0
+        self.inline_below = inline_below
         self.codec = codec_for(level, optimal_whole_limit)
-        self.workers = workers or os.cpu_count() or 1
         self.chunk_size = chunk_size
         self.batch_bytes = batch_bytes
         self.batch_files = batch_files
-        self.budget = budget
+        self.budget = budget or BUDGET_BASE + BUDGET_PER_THREAD * self.workers
         self.zip64 = zip64_threshold
         self.zip64_count = zip64_count_threshold
         self.stats = ZipStats()
@@ -170,7 +177,8 @@ class ZipWriter:
                 for index in range(count):
                     offset = index * self.chunk_size
                     length = min(self.chunk_size, size - offset)
-                    yield _Unit(length + WINDOW, [entry], (index, offset, length), count)
+                    # the read (window too) and its deflate output live at once
+                    yield _Unit(2 * length + WINDOW, [entry], (index, offset, length), count)
                 continue
             batch.append(entry)
             batch_size += size * weight
@@ -254,7 +262,7 @@ class ZipWriter:
         """Start the sink thread on first use: after the pool has forked its workers."""
         if self._sink is None:
             self._sink = WriteSink(self.out, digest=self.digest,
-                                   max_pending=max(self.budget // 4, 1 << 20))  # fmt: skip
+                                   max_pending=min(self.budget // 4, SINK_PENDING))  # fmt: skip
         return self._sink
 
     def _write(self, data: bytes) -> None:

@@ -16,6 +16,7 @@ from packer.model.nuspec import NuspecMetadata
 
 GIB = 1 << 30
 MAX_SEGMENT_BYTES = 255
+MAX_NAME_BYTES = 4095  # PATH_MAX less its NUL: what Linux opens relative to the release
 MAX_LINK_HOPS = 40
 MAX_WARNINGS = 100  # name collisions listed one by one; more are only counted
 NAME_COLLISION = "name-collision"
@@ -27,6 +28,7 @@ _SURROGATE = re.compile("[\udc80-\udcff]")
 # `.` or `..` segments, a leading `/` or `X:`) is already clean.
 _SUSPECT_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\\\\\udc80-\udcff]")
 _SHORT_SEGMENT = MAX_SEGMENT_BYTES // 4  # at most 4 UTF-8 bytes per character
+_SHORT_NAME = MAX_NAME_BYTES // 4
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def _looks_clean(name: str) -> bool:
     """Cheaply tell a name the full check would return unchanged (False: ask it)."""
     if not name or name[0] == "/" or name[1:2] == ":" or "//" in name:
         return False
-    if _SUSPECT_CHARACTER.search(name) is not None:
+    if _SUSPECT_CHARACTER.search(name) is not None or len(name) > _SHORT_NAME:
         return False
     segments = None
     if name[0] == "." or "/." in name:
@@ -141,6 +143,8 @@ def _normalize_slowly(raw: str) -> str | None:
         raise refuse(raw, "path starts with a drive letter")
     if "\\" in raw:
         raise refuse(raw, "name contains a backslash (Windows path separator)")
+    if len(raw.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+        raise refuse(raw[:200] + "...", f"path is longer than {MAX_NAME_BYTES} bytes (too deep)")
     segments = raw.rstrip("/").split("/") if raw.rstrip("/") else []
     clean = []
     for index, segment in enumerate(segments):

@@ -28,7 +28,6 @@ _SURROGATE = re.compile("[\udc80-\udcff]")
 # `.` or `..` segments, a leading `/` or `X:`) is already clean.
 _SUSPECT_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\\\\\udc80-\udcff]")
 _SHORT_SEGMENT = MAX_SEGMENT_BYTES // 4  # at most 4 UTF-8 bytes per character
-_SHORT_NAME = MAX_NAME_BYTES // 4
 
 
 @dataclass(frozen=True)
@@ -40,6 +39,7 @@ class Limits:
     max_entries: int = 250_000
     max_ratio: float = 500.0
     max_nuspec_bytes: int = 1 << 20
+    max_name_bytes: int = MAX_NAME_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +112,7 @@ def _looks_clean(name: str) -> bool:
     """Cheaply tell a name the full check would return unchanged (False: ask it)."""
     if not name or name[0] == "/" or name[1:2] == ":" or "//" in name:
         return False
-    if _SUSPECT_CHARACTER.search(name) is not None or len(name) > _SHORT_NAME:
+    if _SUSPECT_CHARACTER.search(name) is not None:
         return False
     segments = None
     if name[0] == "." or "/." in name:
@@ -143,8 +143,6 @@ def _normalize_slowly(raw: str) -> str | None:
         raise refuse(raw, "path starts with a drive letter")
     if "\\" in raw:
         raise refuse(raw, "name contains a backslash (Windows path separator)")
-    if len(raw.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
-        raise refuse(raw[:200] + "...", f"path is longer than {MAX_NAME_BYTES} bytes (too deep)")
     segments = raw.rstrip("/").split("/") if raw.rstrip("/") else []
     clean = []
     for index, segment in enumerate(segments):
@@ -179,7 +177,7 @@ class EntryChecker:
         self.warnings: list[ArchiveWarning] = []
         self.collision_count = 0
         self._index: dict[str, int] = {}  # exact name -> position in entries
-        self._spellings: dict[str, str] = {}  # folded name (entry or folder) -> first spelling
+        self._spellings: dict[str, str] = {}  # folded -> first spelling folding elsewhere
         self._reported: set[tuple[str, str]] = set()
 
     def check_count(self, count: int) -> None:
@@ -193,6 +191,8 @@ class EntryChecker:
         """Check one entry (name already normalised) against the rules seen so far."""
         self.check_count(len(self.entries) + 1)
         name = entry.name
+        if len(name) * 4 > self.limits.max_name_bytes:  # else no UTF-8 spelling can be over
+            self._check_length(name)
         found = self._index.get(name)
         if found is not None:
             other = self.entries[found]
@@ -207,11 +207,28 @@ class EntryChecker:
         self.entries.append(entry)
         self.add_bytes(entry.size, name)
 
-    def _note_spelling(self, name: str) -> None:
-        """Remember how a name is spelled; warn when another spelling folds to the same key."""
+    def _check_length(self, name: str) -> None:
+        """Refuse a path longer than a target can open (PATH_MAX), however legal its parts."""
+        limit = self.limits.max_name_bytes
+        if len(name.encode("utf-8", "surrogateescape")) > limit:
+            raise refuse(name[:200] + "...", f"path is longer than {limit} bytes (too deep)")
+
+    def _note_spelling(self, name: str, folder: bool = False) -> None:
+        """Warn when `name` folds to the same key as an earlier entry or folder.
+
+        Only names that do not fold to themselves (and implicit folders) are remembered:
+        a name that does is found in the exact index, so most entries cost nothing here.
+        """
         key = fold_name(name)
-        first = self._spellings.setdefault(key, name)
-        if first != name:
+        if key == name:
+            key = name  # share the string
+        first = self._spellings.get(key)
+        if first is None and key != name and key in self._index:
+            first = key  # an entry spelled exactly as the folded form
+        if first is None:
+            if key != name or folder:
+                self._spellings[key] = name
+        elif first != name:
             self._warn_collision(first, name)
 
     def _warn_collision(self, first: str, second: str) -> None:
@@ -270,7 +287,7 @@ class EntryChecker:
         """Refuse `name` when its folder `written` is not a dir; warn when spelled two ways."""
         found = self._index.get(written)
         if found is None:
-            self._note_spelling(written)
+            self._note_spelling(written, folder=True)
             return
         other = self.entries[found]
         if other.kind != "dir":

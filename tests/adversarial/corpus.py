@@ -39,6 +39,7 @@ class Case:
 
     def write(self, directory: Path, package_id: str) -> tuple[Path, str | None]:
         """Write the archive into `directory`; return its path and the refusal fragment."""
+        directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{package_id}.{VERSION}.{self.extension}"
         return path, self.write_to(path, package_id)
 

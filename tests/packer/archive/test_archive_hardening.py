@@ -74,7 +74,10 @@ def test_symlinks_are_resolved_as_a_folding_file_system_would_too(tmp_path: Path
 def test_pax_metadata_counts_against_the_uncompressed_limit(tmp_path: Path) -> None:
     path = tmp_path / "pax.tar.gz"
     corpus_tar.pax_bomb(path)
-    with pytest.raises(UnsafeArchive, match=r"over the limit of 1048576 bytes \(at entry 'extended header at offset \d+'\)"):
+    with pytest.raises(
+        UnsafeArchive,
+        match=r"over the limit of 1048576 bytes \(at entry 'extended header at offset \d+'\)",
+    ):
         inspect_archive(path, limits=Limits(max_uncompressed_bytes=1 << 20, max_ratio=1e9))
     with pytest.raises(UnsafeArchive, match="compression ratio"):
         inspect_archive(path)

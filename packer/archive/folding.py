@@ -47,7 +47,7 @@ def refuse_collisions(info: ArchiveInfo) -> None:
         return
     first, second = collisions[0].names
     more = len(collisions) - 1
-    also = f" ({more} more such pair{'s' if more > 1 else ''})" if more else ""
+    also = f" ({more} more such pair{'s' if more > 1 else ''} listed)" if more else ""
     raise UnsafeArchive(
         f"refusing entry {second!r}: its name equals {first!r} on this file system, which "
         f"folds case or Unicode spellings together{also}"

@@ -18,7 +18,7 @@ GIB = 1 << 30
 MAX_SEGMENT_BYTES = 255
 MAX_NAME_BYTES = 4095  # PATH_MAX less its NUL: what Linux opens relative to the release
 MAX_LINK_HOPS = 40
-MAX_WARNINGS = 100  # name collisions listed one by one; more are only counted
+MAX_WARNINGS = 100  # name collisions listed one by one; more are not listed
 NAME_COLLISION = "name-collision"
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -163,9 +163,10 @@ def _normalize_slowly(raw: str) -> str | None:
 class EntryChecker:
     """Accumulate entries in archive order, refusing each rule as soon as it is broken.
 
-    Two dicts are all the state per entry (exact name -> position in `entries`, folded
-    name -> first spelling), so a package of 100k entries costs a few MiB. Exact duplicates
-    are refused; names equal only after folding are recorded as warnings.
+    One dict (exact name -> position in `entries`) is the state per entry, plus one more
+    (folded name -> first spelling) for the few names that do not fold to themselves, so
+    a package of 100k entries costs a few MiB. Exact duplicates are refused; names equal
+    only after folding are recorded as warnings (the first MAX_WARNINGS pairs).
     """
 
     def __init__(self, limits: Limits, package_size: int) -> None:
@@ -175,10 +176,8 @@ class EntryChecker:
         self.entries: list[ArchiveEntry] = []
         self.total = 0
         self.warnings: list[ArchiveWarning] = []
-        self.collision_count = 0
         self._index: dict[str, int] = {}  # exact name -> position in entries
         self._spellings: dict[str, str] = {}  # folded -> first spelling folding elsewhere
-        self._reported: set[tuple[str, str]] = set()
 
     def check_count(self, count: int) -> None:
         """Refuse a declared or running entry count over the limit."""
@@ -232,11 +231,11 @@ class EntryChecker:
             self._warn_collision(first, name)
 
     def _warn_collision(self, first: str, second: str) -> None:
-        """Record (once per pair, at most MAX_WARNINGS listed) two names that fold together."""
-        if (first, second) in self._reported:
-            return
-        self._reported.add((first, second))
-        self.collision_count += 1
+        """Record (at most MAX_WARNINGS listed) two names that fold together.
+
+        Each name is noted once (entries as added, folders once verified), so no pair
+        comes twice.
+        """
         if len(self.warnings) >= MAX_WARNINGS:
             return
         how = "case folding" if first.casefold() == second.casefold() else "Unicode normalisation"

@@ -44,14 +44,14 @@ def test_names_equal_after_nfc_or_nfkc_are_warnings(tmp_path: Path) -> None:
         extract_archive(path, None, tmp_path / "folding", refuse_folded=True)
 
 
-def test_each_colliding_pair_is_named_once_and_counted_beyond_the_list(tmp_path: Path) -> None:
+def test_colliding_pairs_are_listed_up_to_a_bound(tmp_path: Path) -> None:
     members = [Member(b"a%d" % i, b"") for i in range(150)]
     members += [Member(b"A%d" % i, b"") for i in range(150)]
     path = tmp_path / "many.zip"
     path.write_bytes(build(members))
     info = inspect_archive(path)
-    assert len(info.collisions) == 100  # listed; the rest are only counted
-    with pytest.raises(UnsafeArchive, match=r"\(99 more such pairs\)"):
+    assert len(info.collisions) == 100  # the first pairs are listed, not all 150
+    with pytest.raises(UnsafeArchive, match=r"\(99 more such pairs listed\)"):
         extract_archive(path, None, tmp_path / "out", refuse_folded=True)
 
 

@@ -7,6 +7,8 @@ them to an `EntryChecker`; it alone decides whether a name, link, size or count 
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from packer.model.errors import UnsafeArchive
@@ -14,7 +16,10 @@ from packer.model.nuspec import NuspecMetadata
 
 GIB = 1 << 30
 MAX_SEGMENT_BYTES = 255
+MAX_NAME_BYTES = 4095  # PATH_MAX less its NUL: what Linux opens relative to the release
 MAX_LINK_HOPS = 40
+MAX_WARNINGS = 100  # name collisions listed one by one; more are not listed
+NAME_COLLISION = "name-collision"
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile("[\x01-\x1f\x7f-\x9f]")
@@ -34,6 +39,7 @@ class Limits:
     max_entries: int = 250_000
     max_ratio: float = 500.0
     max_nuspec_bytes: int = 1 << 20
+    max_name_bytes: int = MAX_NAME_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +54,19 @@ class ArchiveEntry:
     link_target: str | None = None
 
 
+@dataclass(frozen=True)
+class ArchiveWarning:
+    """Something allowed but risky somewhere: `kind` says what, `names` the entries involved.
+
+    NAME_COLLISION: two names equal only after case folding or Unicode normalisation; one
+    file on a file system that folds names (Windows, macOS), two files elsewhere.
+    """
+
+    kind: str
+    message: str
+    names: tuple[str, ...] = ()
+
+
 @dataclass
 class ArchiveInfo:
     """What inspection found: the entries in archive order and, for a nupkg, its nuspec."""
@@ -57,6 +76,20 @@ class ArchiveInfo:
     uncompressed_size: int = 0
     nuspec: NuspecMetadata | None = None
     nuspec_name: str | None = None
+    warnings: list[ArchiveWarning] = field(default_factory=list)
+
+    @property
+    def collisions(self) -> list[ArchiveWarning]:
+        """Return the name-collision warnings (refused where the destination folds names)."""
+        return [w for w in self.warnings if w.kind == NAME_COLLISION]
+
+
+def fold_name(name: str) -> str:
+    """Return the key under which names collide on a folding file system (case, NFC, NFKC)."""
+    if name.isascii():
+        return name.lower()
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return unicodedata.normalize("NFKC", folded)
 
 
 def refuse(name: str, rule: str) -> UnsafeArchive:
@@ -130,8 +163,10 @@ def _normalize_slowly(raw: str) -> str | None:
 class EntryChecker:
     """Accumulate entries in archive order, refusing each rule as soon as it is broken.
 
-    One dict (casefolded name -> position in `entries`) is all the state per entry, so a
-    package of 100k entries costs a few MiB, not a few hundred.
+    One dict (exact name -> position in `entries`) is the state per entry, plus one more
+    (folded name -> first spelling) for the few names that do not fold to themselves, so
+    a package of 100k entries costs a few MiB. Exact duplicates are refused; names equal
+    only after folding are recorded as warnings (the first MAX_WARNINGS pairs).
     """
 
     def __init__(self, limits: Limits, package_size: int) -> None:
@@ -140,8 +175,9 @@ class EntryChecker:
         self.package_size = max(package_size, 1)
         self.entries: list[ArchiveEntry] = []
         self.total = 0
-        self._index: dict[str, int] = {}  # casefolded name -> position in entries
-        self._spellings: dict[str, str] = {}  # casefolded implicit folder -> first spelling
+        self.warnings: list[ArchiveWarning] = []
+        self._index: dict[str, int] = {}  # exact name -> position in entries
+        self._spellings: dict[str, str] = {}  # folded -> first spelling folding elsewhere
 
     def check_count(self, count: int) -> None:
         """Refuse a declared or running entry count over the limit."""
@@ -153,28 +189,64 @@ class EntryChecker:
     def add(self, entry: ArchiveEntry) -> None:
         """Check one entry (name already normalised) against the rules seen so far."""
         self.check_count(len(self.entries) + 1)
-        key = entry.name.casefold()
-        if key == entry.name:
-            key = entry.name  # share the string: most names are lower case already
-        found = self._index.get(key)
+        name = entry.name
+        if len(name) * 4 > self.limits.max_name_bytes:  # else no UTF-8 spelling can be over
+            self._check_length(name)
+        found = self._index.get(name)
         if found is not None:
             other = self.entries[found]
-            raise refuse(
-                entry.name,
-                f"duplicate name (case-insensitive) of {other.name!r} "
-                f"(a {entry.kind} and a {other.kind})",
-            )
+            raise refuse(name, f"duplicate name {other.name!r} (a {entry.kind} and a {other.kind})")
         if entry.kind == "hardlink":
             # A hard link is written as a copy: it costs its target's size.
             entry = replace(entry, size=self._check_hardlink(entry))
         elif entry.kind != "file" and entry.size:
             entry = replace(entry, size=0)
-        self._index[key] = len(self.entries)
+        self._note_spelling(name)
+        self._index[name] = len(self.entries)
         self.entries.append(entry)
-        self.add_bytes(entry.size, entry.name)
+        self.add_bytes(entry.size, name)
+
+    def _check_length(self, name: str) -> None:
+        """Refuse a path longer than a target can open (PATH_MAX), however legal its parts."""
+        limit = self.limits.max_name_bytes
+        if len(name.encode("utf-8", "surrogateescape")) > limit:
+            raise refuse(name[:200] + "...", f"path is longer than {limit} bytes (too deep)")
+
+    def _note_spelling(self, name: str, folder: bool = False) -> None:
+        """Warn when `name` folds to the same key as an earlier entry or folder.
+
+        Only names that do not fold to themselves (and implicit folders) are remembered:
+        a name that does is found in the exact index, so most entries cost nothing here.
+        """
+        key = fold_name(name)
+        if key == name:
+            key = name  # share the string
+        first = self._spellings.get(key)
+        if first is None and key != name and key in self._index:
+            first = key  # an entry spelled exactly as the folded form
+        if first is None:
+            if key != name or folder:
+                self._spellings[key] = name
+        elif first != name:
+            self._warn_collision(first, name)
+
+    def _warn_collision(self, first: str, second: str) -> None:
+        """Record (at most MAX_WARNINGS listed) two names that fold together.
+
+        Each name is noted once (entries as added, folders once verified), so no pair
+        comes twice.
+        """
+        if len(self.warnings) >= MAX_WARNINGS:
+            return
+        how = "case folding" if first.casefold() == second.casefold() else "Unicode normalisation"
+        message = (
+            f"names {first!r} and {second!r} are equal after {how}: one file on a file system "
+            "that folds names (Windows, macOS), so deploying there is refused"
+        )
+        self.warnings.append(ArchiveWarning(NAME_COLLISION, message, (first, second)))
 
     def add_bytes(self, size: int, name: str) -> None:
-        """Add declared bytes to the total, refusing totals and ratios over the limits."""
+        """Add inflated bytes to the total, refusing totals and ratios over the limits."""
         if size < 0:
             raise refuse(name, f"negative size {size}")
         self.total += size
@@ -204,30 +276,22 @@ class EntryChecker:
             for written in reversed(pending):  # shallowest first, as the message expects
                 self._check_folder(name, written)
                 verified.add(written)
-        links = {
-            e.name.casefold(): e.link_target or "" for e in self.entries if e.kind == "symlink"
-        }
+        links = {e.name: e.link_target or "" for e in self.entries if e.kind == "symlink"}
+        folded = {fold_name(name): target for name, target in links.items()}
         for entry in self.entries:
             if entry.kind == "symlink":
-                self._check_symlink(entry, links)
+                self._check_symlink(entry, links, folded)
 
     def _check_folder(self, name: str, written: str) -> None:
-        """Refuse `name` when its folder `written` is not a dir or is spelled two ways."""
-        parent = written.casefold()
-        found = self._index.get(parent)
+        """Refuse `name` when its folder `written` is not a dir; warn when spelled two ways."""
+        found = self._index.get(written)
         if found is None:
-            first = self._spellings.setdefault(parent, written)
-        else:
-            other = self.entries[found]
-            if other.kind != "dir":
-                raise refuse(
-                    name, f"lies below {other.name!r}, which is a {other.kind}, not a directory"
-                )
-            first = other.name
-        if first != written:
+            self._note_spelling(written, folder=True)
+            return
+        other = self.entries[found]
+        if other.kind != "dir":
             raise refuse(
-                name,
-                f"duplicate name (case-insensitive): folder {written!r} is also spelled {first!r}",
+                name, f"lies below {other.name!r}, which is a {other.kind}, not a directory"
             )
 
     def _check_hardlink(self, entry: ArchiveEntry) -> int:
@@ -238,7 +302,7 @@ class EntryChecker:
         except UnsafeArchive as error:
             rule = str(error).split(": ", 1)[-1]
             raise refuse(entry.name, f"hard link target {target!r} is unsafe: {rule}") from None
-        found = self._index.get((clean or "").casefold())
+        found = self._index.get(clean or "")
         if found is None or self.entries[found].kind != "file":
             raise refuse(
                 entry.name,
@@ -246,7 +310,9 @@ class EntryChecker:
             )
         return self.entries[found].size
 
-    def _check_symlink(self, entry: ArchiveEntry, links: dict[str, str]) -> None:
+    def _check_symlink(
+        self, entry: ArchiveEntry, links: dict[str, str], folded: dict[str, str]
+    ) -> None:
         """Allow a symlink only when it resolves (through other links) inside the destination."""
         target = entry.link_target or ""
         if target == "":
@@ -258,12 +324,22 @@ class EntryChecker:
                 entry.name, f"symlink to absolute path {target!r} points outside the destination"
             )
         parent = entry.name.split("/")[:-1]
-        if not _resolves_inside(parent, target, links):
+        # Resolve as a case-sensitive file system would, and as a folding one would.
+        if not (
+            _resolves_inside(parent, target, links, str)
+            and _resolves_inside(parent, target, folded, fold_name)
+        ):
             raise refuse(entry.name, f"symlink to {target!r} points outside the destination")
 
 
-def _resolves_inside(start: list[str], target: str, links: dict[str, str]) -> bool:
-    """Walk `target` from directory `start`, following archive symlinks; False on escape."""
+def _resolves_inside(
+    start: list[str], target: str, links: dict[str, str], key: Callable[[str], str]
+) -> bool:
+    """Walk `target` from directory `start`, following archive symlinks; False on escape.
+
+    `links` maps `key(path)` to a link's target: `str` for exact names, `fold_name` to
+    follow links the way a file system that folds names would.
+    """
     hops = 0
     pending = [(list(start), target.split("/"))]
     stack: list[str] = []
@@ -279,7 +355,7 @@ def _resolves_inside(start: list[str], target: str, links: dict[str, str]) -> bo
                 stack.pop()
                 continue
             stack.append(part)
-            link = links.get("/".join(stack).casefold())
+            link = links.get(key("/".join(stack)))
             if link is None:
                 continue
             hops += 1

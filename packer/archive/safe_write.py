@@ -20,20 +20,25 @@ from packer.archive.rules import ArchiveEntry, refuse
 from packer.model.errors import OperationFailed
 from packer.model.progress import Progress
 
-_PERMISSION_BITS = 0o777  # never setuid, setgid or sticky
+_KEPT_BITS = 0o755  # never setuid, setgid or sticky; never group or other write
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC
 
 
 def file_mode(mode: int) -> int:
-    """Return the permission bits a file gets: the archive's, owner-readable and writable."""
-    return (mode & _PERMISSION_BITS) | 0o600
+    """Return the permission bits a file gets from an archive's mode (docs/security.md).
+
+    The owner may always read and write; execute and read bits are kept as the archive
+    says; setuid, setgid, sticky and group or other write are dropped, so no other local
+    user can change a release: 0o6777 -> 0o755, 0o666 -> 0o644, 0o600 stays 0o600.
+    """
+    return (mode & _KEPT_BITS) | 0o600
 
 
 def dir_mode(mode: int) -> int:
-    """Return the permission bits a directory gets: the archive's, owner rwx."""
-    return (mode & _PERMISSION_BITS) | 0o700
+    """Return the permission bits a directory gets: as a file's, with owner rwx."""
+    return (mode & _KEPT_BITS) | 0o700
 
 
 def prepare_destination(destination: Path) -> Path:

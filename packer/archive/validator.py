@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from packer.archive.rules import ArchiveEntry, ArchiveInfo, Limits
+from packer.archive.folding import folds_names, refuse_collisions
+from packer.archive.rules import NAME_COLLISION, ArchiveEntry, ArchiveInfo, ArchiveWarning, Limits
 from packer.archive.safe_write import SafeWriter, prepare_destination, remove_tree
 from packer.archive.tar.reader import TarReader
 from packer.archive.zip.reader import ZipReader, is_opc_part
@@ -19,11 +20,14 @@ from packer.model.formats import FORMAT_BY_EXTENSION, archive_format, detect_for
 from packer.model.progress import ProgressFactory, no_progress
 
 __all__ = [
+    "NAME_COLLISION",
     "ArchiveEntry",
     "ArchiveInfo",
+    "ArchiveWarning",
     "Limits",
     "detect_format",
     "extract_archive",
+    "folds_names",
     "inspect_archive",
     "is_opc_part",
     "read_package_metadata",
@@ -34,8 +38,12 @@ __all__ = [
 def inspect_archive(
     path: str | os.PathLike[str], fmt: str | None = None, limits: Limits | None = None
 ) -> ArchiveInfo:
-    """Validate every hostile-input rule without writing; raise UnsafeArchive naming the entry."""
-    return _reader(Path(path), fmt, limits or Limits()).inspect()
+    """Validate every hostile-input rule without writing; raise UnsafeArchive naming the entry.
+
+    Full strength: every entry's data is decoded once, so a bad CRC-32 or data that
+    inflates past (or short of) its declared size is refused here, not first on a target.
+    """
+    return _reader(Path(path), fmt, limits or Limits()).inspect(verify_data=True)
 
 
 def read_package_metadata(
@@ -52,6 +60,7 @@ def extract_archive(
     limits: Limits | None = None,
     skip_opc: bool = True,
     progress: ProgressFactory = no_progress,
+    refuse_folded: bool = False,
 ) -> ArchiveInfo:
     """Validate, then write every entry below `destination` (absent, or an empty directory).
 
@@ -59,12 +68,16 @@ def extract_archive(
     the error is raised and the partial destination is left for the caller to delete
     (`remove_tree`); deploy extracts into a temp directory and renames it on success.
     Also accepts the order `(path, destination, fmt)`. nupkg OPC parts are skipped when
-    `skip_opc`.
+    `skip_opc`. With `refuse_folded` (the destination folds names: see `folds_names`),
+    names equal only after case folding or Unicode normalisation are refused too.
+    Entry data is checked while it is written, so validation here reads headers only.
     """
     fmt, destination = _order(fmt, destination)
     source = Path(path)
     reader = _reader(source, fmt, limits or Limits())
-    info = reader.inspect()
+    info = reader.inspect(verify_data=False)
+    if refuse_folded:
+        refuse_collisions(info)
     try:
         with progress(f"extracting {source.name}", info.uncompressed_size) as update:
             writer = SafeWriter(prepare_destination(Path(destination)), update)

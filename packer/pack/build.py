@@ -134,17 +134,18 @@ def pack(
     if os.path.exists(final) and not options.overwrite:
         raise BadInput(f"{final} already exists; pass --overwrite to replace it")
     return_big_buffers()
+    warnings: list[str] = []  # the walk's (names differing only in case) and the nupkg's
     walk = iter_files(
         options.base_path,
         tuple(options.includes),
         tuple(options.excludes),
         skip=_skip_paths(out_dir, final),
         mtime=None if options.keep_timestamps else source_date_epoch(env),
+        warnings=warnings,
     )
-    files = stream_files(walk)  # walked by a child process, beside the compression
+    files = stream_files(walk, warnings)  # walked by a child process, beside the compression
     try:
         tally = Tally()
-        warnings: list[str] = []
         source = process.watch(files) if process else files
         if progress is not None:
             source = _counted(source, progress)

@@ -132,6 +132,7 @@ class _Walk:
     skip: set[str]
     mtime: float | None
     seen: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] | None = None
 
 
 def iter_files(
@@ -141,6 +142,7 @@ def iter_files(
     *,
     skip: set[str] | None = None,
     mtime: float | None = EPOCH_1980,
+    warnings: list[str] | None = None,
 ) -> Iterator[SourceFile]:
     """Yield what to pack under `base` in name order, lazily, so writing can start at once.
 
@@ -149,7 +151,8 @@ def iter_files(
     if not os.path.isdir(base):
         raise BadInput(f"base path {base} does not exist or is not a directory")
     real = os.path.realpath(base)
-    walk = _Walk(real, _Matcher(includes, excludes, _load_ignore(real)), skip or set(), mtime)
+    matcher = _Matcher(includes, excludes, _load_ignore(real))
+    walk = _Walk(real, matcher, skip or set(), mtime, warnings=warnings)
     return _walk_dir(walk, real, covered=not includes)
 
 
@@ -202,10 +205,16 @@ def _scan(directory: str, prefix: str) -> tuple[Iterator[os.DirEntry], frozenset
 
 
 def _check_case(walk: _Walk, name: str) -> None:
-    """Refuse names that differ only in case: feeds and Windows targets cannot hold both."""
+    """Warn about names that differ only in case: two files on Linux, one where names fold
+    (Windows, macOS), where deploy refuses the package."""
     key = name.rstrip("/").lower()
     if key in walk.seen:
-        raise BadInput(f"{walk.seen[key]!r} and {name!r} differ only in case; exclude one")
+        if walk.warnings is not None:
+            walk.warnings.append(
+                f"{walk.seen[key]!r} and {name!r} differ only in case: deploying to a file "
+                "system that folds case (Windows, macOS) is refused"
+            )
+        return
     walk.seen[key] = name
 
 

@@ -21,8 +21,14 @@ _BATCH = 256
 _HEADER = struct.Struct("<I")
 
 
-def stream_files(files: Iterator[SourceFile]) -> Iterator[SourceFile]:
-    """Run the (not yet started) walk `files` in a child process where fork exists."""
+def stream_files(
+    files: Iterator[SourceFile], warnings: list[str] | None = None
+) -> Iterator[SourceFile]:
+    """Run the (not yet started) walk `files` in a child process where fork exists.
+
+    `warnings` is the list the walk appends to: the child's are sent after its entries
+    and appended to the parent's list.
+    """
     if not hasattr(os, "fork"):
         return files
     read_end, write_end = os.pipe()
@@ -31,18 +37,18 @@ def stream_files(files: Iterator[SourceFile]) -> Iterator[SourceFile]:
         os.close(read_end)
         code = 0
         try:
-            _send(files, write_end)
+            _send(files, write_end, warnings)
         except BaseException:
             code = 1
         finally:
             os._exit(code)
     os.close(write_end)
-    stream = _receive(read_end, pid)
+    stream = _receive(read_end, pid, warnings)
     next(stream)  # enter its try block: closing or dropping it now always reaps the child
     return stream
 
 
-def _send(files: Iterator[SourceFile], fd: int) -> None:
+def _send(files: Iterator[SourceFile], fd: int, warnings: list[str] | None) -> None:
     """Write batches of entry tuples; a PackerError ends the stream as a (class, message) pair."""
     with os.fdopen(fd, "wb", buffering=0) as out:
         batch: list[tuple] = []
@@ -56,6 +62,7 @@ def _send(files: Iterator[SourceFile], fd: int) -> None:
             batch.append((type(error).__name__, str(error)))
         except Exception as error:  # an unexpected failure still reaches the parent
             batch.append(("OperationFailed", f"walking the base path failed: {error!r}"))
+        batch += [(warning,) for warning in warnings or ()]
         _write(out, batch)
 
 
@@ -64,7 +71,7 @@ def _write(out, batch: list[tuple]) -> None:
     out.write(_HEADER.pack(len(data)) + data)
 
 
-def _receive(fd: int, pid: int) -> Iterator[SourceFile]:
+def _receive(fd: int, pid: int, warnings: list[str] | None) -> Iterator[SourceFile]:
     """Yield None first (ready), then the child's entries in order; re-raise its error;
     always reap the child, also when the consumer stops early."""
     finished = False
@@ -76,6 +83,10 @@ def _receive(fd: int, pid: int) -> Iterator[SourceFile]:
             for record in marshal.loads(inp.read(size)):
                 if len(record) == 2:
                     raise _error(*record)
+                if len(record) == 1:
+                    if warnings is not None:
+                        warnings.append(record[0])
+                    continue
                 yield SourceFile(*record)
         finished = True
     finally:

@@ -143,8 +143,12 @@ def zip_empty_name(path: Path) -> tuple[Path, str]:
 
 
 def zip_duplicate(path: Path) -> tuple[Path, str]:
-    """Two names that are one file on a case-insensitive file system."""
-    members = [RawMember(b"Readme.txt", b"one\n"), RawMember(b"README.TXT", b"two\n")]
+    """The same name twice (the second would silently replace the first).
+
+    Names equal only after case folding are a warning, not a refusal (see
+    tests/adversarial): they are two files where the file system does not fold names.
+    """
+    members = [RawMember(b"Readme.txt", b"one\n"), RawMember(b"Readme.txt", b"two\n")]
     return _write(path, raw_zip(members)), "duplicate name"
 
 
@@ -206,8 +210,10 @@ def zip_local_size_mismatch(path: Path) -> tuple[Path, str]:
 def zip_lying_sizes(path: Path) -> tuple[Path, str]:
     """Both headers say 5 bytes (with the CRC of those 5), the data inflates to 1 MiB.
 
-    Inspection cannot see it; extraction must stop past the declared size. Not in
-    HOSTILE_CASES, since only extraction refuses it.
+    The headers agree: only decoding the data (full-strength inspection, extraction)
+    sees it, and extraction must stop past the declared size. Not in HOSTILE_CASES, whose
+    extraction test expects nothing written: extraction refuses it part way (the
+    adversarial suite pushes and deploys it).
     """
     data = b"hello" + b"A" * ((1 << 20) - 5)
     payload = _deflate(data)
@@ -406,7 +412,7 @@ def tar_fifo(path: Path) -> tuple[Path, str]:
 
 def tar_duplicate(path: Path) -> tuple[Path, str]:
     """The same name twice (the second would silently replace the first)."""
-    members = [(tar_info("app.cfg"), b"one"), (tar_info("APP.cfg"), b"two")]
+    members = [(tar_info("app.cfg"), b"one"), (tar_info("app.cfg"), b"two")]
     return _tar(path, members, "w:gz"), "duplicate name"
 
 

@@ -31,6 +31,7 @@ from packer.model.formats import archive_format
 CHUNK = 1 << 20
 MAX_TRAILING_BYTES = 1 << 20  # after the end-of-archive block: record padding, nothing more
 MAX_META_BYTES = 1 << 20  # pax and GNU long-name headers, which tarfile reads into memory
+MAX_META_CHAIN = 8  # extended headers in a row before one member (pax, GNU name, link...)
 _META_TYPES = (
     tarfile.XHDTYPE,
     tarfile.XGLTYPE,
@@ -50,15 +51,19 @@ class TarReader:
         self.fmt = fmt
         self.limits = limits
 
-    def inspect(self) -> ArchiveInfo:
-        """Check every member header without writing anything; stop at the first broken rule."""
+    def inspect(self, verify_data: bool = True) -> ArchiveInfo:
+        """Check every member header without writing anything; stop at the first broken rule.
+
+        One pass decompresses the whole stream either way (checking the gzip or bzip2 CRC at
+        its end), so `verify_data` changes nothing here; it exists for the zip reader.
+        """
         checker = EntryChecker(self.limits, self.path.stat().st_size)
         for member, entry in self._members(checker):
             if entry is not None:
                 checker.add(entry)
             del member
         checker.finish()
-        return ArchiveInfo(self.fmt, checker.entries, checker.total)
+        return ArchiveInfo(self.fmt, checker.entries, checker.total, warnings=checker.warnings)
 
     def extract(self, info: ArchiveInfo, writer: SafeWriter) -> None:
         """Stream the validated entries into the writer in a second pass."""
@@ -92,6 +97,7 @@ class TarReader:
     ) -> Iterator[tuple[tarfile.TarInfo, ArchiveEntry | None]]:
         """Yield the members of one validating pass."""
         with self._open() as archive:
+            archive.octopack_checker = checker  # type: ignore[attr-defined]
             yield from self._iterate(archive, checker)
 
     @contextmanager
@@ -177,15 +183,38 @@ class _StrictTarInfo(tarfile.TarInfo):
             obj = cls.frombuf(buf, tarfile_.encoding, tarfile_.errors)
         except tarfile.HeaderError as error:
             raise tarfile.ReadError(f"invalid tar header at offset {offset}: {error}") from None
-        if obj.type in _META_TYPES and obj.size > MAX_META_BYTES:
-            raise tarfile.ReadError(
-                f"extended header at offset {offset} declares {obj.size} bytes "
-                f"(more than {MAX_META_BYTES}); refusing to read it into memory"
-            )
         if obj.type == tarfile.GNUTYPE_SPARSE:
             raise tarfile.ReadError(f"GNU sparse member {obj.name!r} is not supported")
         obj.offset = offset
-        return obj._proc_member(tarfile_)
+        if obj.type not in _META_TYPES:
+            return obj._proc_member(tarfile_)
+        _count_meta(tarfile_, obj.size, offset)
+        chain = getattr(tarfile_, "octopack_chain", 0)
+        if chain >= MAX_META_CHAIN:
+            raise tarfile.ReadError(
+                f"more than {MAX_META_CHAIN} extended headers in a row at offset {offset}"
+            )
+        tarfile_.octopack_chain = chain + 1  # type: ignore[attr-defined]
+        try:
+            return obj._proc_member(tarfile_)
+        finally:
+            tarfile_.octopack_chain = chain  # type: ignore[attr-defined]
+
+
+def _count_meta(archive: tarfile.TarFile, size: int, offset: int) -> None:
+    """Refuse one oversized extended header; count every one against the inflation limits.
+
+    pax and GNU long-name headers inflate like data (a 428 KB tar.gz can carry 400 MB of
+    them), so their bytes count towards the uncompressed total and the ratio.
+    """
+    if size > MAX_META_BYTES:
+        raise tarfile.ReadError(
+            f"extended header at offset {offset} declares {size} bytes "
+            f"(more than {MAX_META_BYTES}); refusing to read it into memory"
+        )
+    checker = getattr(archive, "octopack_checker", None)
+    if checker is not None:
+        checker.add_bytes(size, f"extended header at offset {offset}")
 
 
 def _drain(source: BinaryIO) -> None:

@@ -104,6 +104,8 @@ def parse_central_directory(data: bytes, start_dir: int, concat: int = 0) -> Cen
         if record[3] > _MAX_EXTRACT_VERSION:
             raise NotImplementedError(f"zip file version {record[3] / 10:.1f}")
         usize, csize, offset = _zip64_fields(extra, record[11], record[10], record[18])
+        if offset + concat < 0:
+            raise zipfile.BadZipFile(f"local header offset {offset} is before the archive")
         found.names.append(name)
         found.flags.append(record[5])
         found.methods.append(record[6])

@@ -26,6 +26,7 @@ from packer.archive.zip.directory import (
     read_central_directory,
     read_local_headers,
 )
+from packer.archive.zip.verify import check_descriptors, verify_members
 from packer.model.errors import UnsafeArchive
 from packer.model.nuspec import parse_nuspec
 
@@ -55,8 +56,12 @@ class ZipReader:
         self._crcs = array("L")
         self._methods = array("H")
 
-    def inspect(self) -> ArchiveInfo:
-        """Check the structure and every entry without writing anything."""
+    def inspect(self, verify_data: bool = True) -> ArchiveInfo:
+        """Check the structure and every entry without writing anything.
+
+        With `verify_data` every file entry is also decoded (and thrown away): its CRC-32
+        and its real inflated size are checked, as the feed needs on push. Extraction skips that pass, since writing checks the same while it decodes.
+        """
         checker = EntryChecker(self.limits, self.path.stat().st_size)
         fd = os.open(self.path, os.O_RDONLY)
         try:
@@ -73,9 +78,16 @@ class ZipReader:
                     self._csizes.append(directory.csizes[index])
                     self._crcs.append(directory.crcs[index])
                     self._methods.append(directory.methods[index])
+            check_descriptors(fd, directory)  # one small read per flagged entry
             del directory
             checker.finish()
-            result = ArchiveInfo(self.fmt, checker.entries, checker.total)
+            result = ArchiveInfo(
+                self.fmt, checker.entries, checker.total, warnings=checker.warnings
+            )
+            self._entries = checker.entries
+            if verify_data:
+                files = (i for i, e in enumerate(self._entries) if e.kind == "file")
+                verify_members(fd, self.path, map(self._member, files))
             if self.fmt == "nupkg":
                 self._read_nuspec(fd, result)
         finally:

@@ -22,7 +22,7 @@ from packer.archive.validator import (
     read_package_metadata,
     remove_tree,
 )
-from packer.model.errors import BadInput
+from packer.model.errors import BadInput, UnsafeArchive
 from packer.model.nuspec import NuspecMetadata, render_nuspec
 from tests.helpers.hostile import RawMember, raw_zip
 
@@ -100,7 +100,8 @@ def test_tar_formats_extract_with_modes_mtimes_and_links(
     assert stat.S_IMODE((out / "bin/run.sh").stat().st_mode) == 0o755  # setuid dropped
     assert stat.S_IMODE((out / "conf.ini").stat().st_mode) == 0o600  # owner may always read
     assert stat.S_IMODE((out / "bin").stat().st_mode) == 0o750
-    assert stat.S_IMODE((out / "sub/deep/file.txt").stat().st_mode) == 0o664
+    # group write is dropped: no other local user may change a release
+    assert stat.S_IMODE((out / "sub/deep/file.txt").stat().st_mode) == 0o644
     assert os.readlink(out / "latest") == "bin/run.sh"
     assert (out / "copy.ini").read_bytes() == b"[a]\nb=1\n"
     assert not (out / "copy.ini").is_symlink()
@@ -313,10 +314,12 @@ def test_write_failure_is_reported_and_left_for_the_caller(tmp_path: Path) -> No
     deep = "/".join(f"{i:02d}" + "s" * 240 for i in range(18))  # 4,373 characters
     members = [RawMember(b"first.txt", b"1"), RawMember(deep.encode(), b"x")]
     path.write_bytes(raw_zip(members))
-    inspect_archive(path)  # every segment is legal; the whole path is too long for Linux
+    with pytest.raises(UnsafeArchive, match="path is longer than 4095 bytes"):
+        inspect_archive(path)  # every segment is legal; the whole path is too long for Linux
+    lax = Limits(max_name_bytes=1 << 16)  # let it through to see a write failure
     out = tmp_path / "out"
     with pytest.raises(OperationFailed, match="extracting long.zip into .* failed: .*too long"):
-        extract_archive(path, None, out)
+        extract_archive(path, None, out, lax)
     assert (out / "first.txt").read_bytes() == b"1"  # partial: the caller deletes it
     remove_tree(out)
     assert not out.exists()

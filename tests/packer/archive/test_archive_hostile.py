@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from packer.archive.validator import Limits, extract_archive, inspect_archive
+from packer.archive.validator import NAME_COLLISION, Limits, extract_archive, inspect_archive
 from packer.model.errors import OperationFailed, UnsafeArchive
 from tests.helpers.hostile import (
     HOSTILE_CASES,
@@ -149,10 +149,11 @@ def test_nuspec_below_the_root_does_not_count(tmp_path: Path) -> None:
     assert info.nuspec_name == "A.nuspec"
 
 
-def test_lying_sizes_are_caught_during_extraction(tmp_path: Path) -> None:
+def test_lying_sizes_are_caught_by_inspection_and_during_extraction(tmp_path: Path) -> None:
     path, fragment = zip_lying_sizes(tmp_path / "lie.zip")
-    info = inspect_archive(path)  # the headers agree with each other: only the data lies
-    assert info.uncompressed_size == 5
+    # The headers agree with each other, only the data lies: full strength decodes it.
+    with pytest.raises(UnsafeArchive, match=fragment):
+        inspect_archive(path)
     destination = tmp_path / "out"
     with pytest.raises(UnsafeArchive, match=fragment) as caught:
         extract_archive(path, None, destination)
@@ -162,12 +163,13 @@ def test_lying_sizes_are_caught_during_extraction(tmp_path: Path) -> None:
     assert not written.exists() or written.stat().st_size <= 5
 
 
-def test_corrupt_data_is_refused_during_extraction(tmp_path: Path) -> None:
+def test_corrupt_data_is_refused_by_inspection_and_extraction(tmp_path: Path) -> None:
     data = bytearray(raw_zip([RawMember(b"a.txt", b"hello world\n")]))
     data[data.index(b"hello")] = ord("j")  # stored data no longer matches its CRC
     path = tmp_path / "crc.zip"
     path.write_bytes(bytes(data))
-    inspect_archive(path)
+    with pytest.raises(UnsafeArchive, match="entry 'a.txt' of crc.zip is corrupt: Bad CRC-32"):
+        inspect_archive(path)
     with pytest.raises(UnsafeArchive, match="entry 'a.txt' of crc.zip is corrupt: Bad CRC-32"):
         extract_archive(path, None, tmp_path / "out")
 
@@ -232,11 +234,17 @@ def test_symlink_loop_is_refused(tmp_path: Path) -> None:
         inspect_archive(path)
 
 
-def test_folders_spelled_two_ways_are_refused(tmp_path: Path) -> None:
+def test_folders_spelled_two_ways_warn_and_are_refused_where_names_fold(tmp_path: Path) -> None:
     path = tmp_path / "case.zip"
     path.write_bytes(raw_zip([RawMember(b"App/a.txt", b"a"), RawMember(b"app/b.txt", b"b")]))
-    with pytest.raises(UnsafeArchive, match="'app/b.txt': duplicate name .* folder 'app'"):
-        inspect_archive(path)
+    [warning] = inspect_archive(path).warnings
+    assert warning.kind == NAME_COLLISION and warning.names == ("App", "app")
+    assert "'App' and 'app' are equal after case folding" in warning.message
+    extract_archive(path, None, tmp_path / "sensitive")  # two folders where names do not fold
+    assert sorted(p.name for p in (tmp_path / "sensitive").iterdir()) == ["App", "app"]
+    with pytest.raises(UnsafeArchive, match="'app': its name equals 'App' on this file system"):
+        extract_archive(path, None, tmp_path / "folding", refuse_folded=True)
+    assert not (tmp_path / "folding").exists()
     path.write_bytes(raw_zip([RawMember(b"App/a.txt", b"a"), RawMember(b"App/b.txt", b"b")]))
     assert [e.name for e in inspect_archive(path).entries] == ["App/a.txt", "App/b.txt"]
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from packer.archive.pool import OrderedPool
 from packer.archive.rules import _normalize_slowly, normalize_name
-from packer.archive.validator import extract_archive, inspect_archive
+from packer.archive.validator import Limits, extract_archive, inspect_archive
 from packer.model.errors import UnsafeArchive
 from tests.helpers.hostile import RawMember, nupkg_nuspec_dtd, raw_zip
 
@@ -83,7 +83,10 @@ def test_a_big_entry_holding_more_than_declared_is_cut_at_the_declared_size(
         archive.writestr("big.bin", payload)
     declared = 2 << 20
     _patch_sizes(path, declared, zlib.crc32(payload[:declared]))
-    inspect_archive(path)  # the headers agree with each other: only the data lies
+    # The headers agree with each other, only the data lies: the full-strength inspection
+    # (the feed's) sees it, and so does extraction, which checks while it writes.
+    with pytest.raises(UnsafeArchive, match="'big.bin': holds more data than its declared size"):
+        inspect_archive(path)
     out = tmp_path / "out"
     with pytest.raises(UnsafeArchive, match="'big.bin': holds more data than its declared size"):
         extract_archive(path, None, out)
@@ -113,7 +116,8 @@ def test_the_first_failure_in_archive_order_is_reported(tmp_path: Path) -> None:
         data[data.index(needle)] ^= 0x20
     path = tmp_path / "two.zip"
     path.write_bytes(bytes(data))
-    inspect_archive(path)
+    with pytest.raises(UnsafeArchive, match="entry 'f0100.txt' of two.zip is corrupt"):
+        inspect_archive(path)  # decoded by threads too: the first in archive order is named
     out = tmp_path / "out"
     with pytest.raises(UnsafeArchive, match="entry 'f0100.txt' of two.zip is corrupt"):
         extract_archive(path, None, out)
@@ -151,7 +155,7 @@ def test_a_folder_that_cannot_be_made_fails_after_the_files_before_it(tmp_path: 
     path.write_bytes(raw_zip(members))
     out = tmp_path / "out"
     with pytest.raises(Exception, match="too long"):
-        extract_archive(path, None, out)
+        extract_archive(path, None, out, Limits(max_name_bytes=1 << 16))
     assert (out / "first.txt").read_bytes() == b"1"
     assert not (out / "last.txt").exists()  # a serial extraction stops there too
 

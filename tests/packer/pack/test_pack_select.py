@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tracemalloc
@@ -158,11 +159,24 @@ def test_symlink_loop_and_broken_symlink_are_errors(app: Path, out: Path) -> Non
     assert leftovers(out) == []
 
 
-def test_names_differing_only_in_case_are_refused(tmp_path: Path) -> None:
-    write(tmp_path / "src" / "Readme.md")
-    write(tmp_path / "src" / "README.md")
-    with pytest.raises(BadInput, match="differ only in case"):
-        collect_files(str(tmp_path / "src"))
+def test_names_differing_only_in_case_are_packed_with_a_warning(tmp_path: Path) -> None:
+    # As in a system library folder: mpiCC-wrapper-data.txt beside mpicc-wrapper-data.txt.
+    write(tmp_path / "src" / "lib" / "mpiCC-wrapper-data.txt")
+    write(tmp_path / "src" / "lib" / "mpicc-wrapper-data.txt")
+    warnings: list[str] = []
+    found = list(iter_files(str(tmp_path / "src"), warnings=warnings))
+    assert [f.name for f in found] == ["lib/mpiCC-wrapper-data.txt", "lib/mpicc-wrapper-data.txt"]
+    assert warnings == [
+        "'lib/mpiCC-wrapper-data.txt' and 'lib/mpicc-wrapper-data.txt' differ only in case: "
+        "deploying to a file system that folds case (Windows, macOS) is refused"
+    ]
+    out = tmp_path / "out"
+    run = run_pack("--id", "Lib", "--version", "1.0.0", "--base-path", str(tmp_path / "src"),
+                   "--out-folder", str(out), "--output-format", "json")  # fmt: skip
+    assert run.exit_code == 0, run.output
+    assert "differ only in case" in " ".join(json.loads(run.stdout)["warnings"])
+    with zipfile.ZipFile(out / "Lib.1.0.0.zip") as archive:
+        assert len(archive.namelist()) == 2
 
 
 def test_fifo_is_refused(app: Path) -> None:
@@ -225,5 +239,7 @@ def test_case_clash_below_folders_that_differ_only_in_case(tmp_path: Path) -> No
     assert [f.name for f in collect_files(str(tmp_path / "ok"))] == ["Docs/a.md", "docs/b.md"]
     write(tmp_path / "bad" / "Docs" / "x" / "readme.md")
     write(tmp_path / "bad" / "docs" / "X" / "README.md")
-    with pytest.raises(BadInput, match=r"'Docs/x/readme.md' and 'docs/X/README.md' differ only"):
-        collect_files(str(tmp_path / "bad"))
+    warnings: list[str] = []
+    assert len(list(iter_files(str(tmp_path / "bad"), warnings=warnings))) == 2
+    [warning] = warnings
+    assert warning.startswith("'Docs/x/readme.md' and 'docs/X/README.md' differ only in case")

@@ -190,13 +190,15 @@ def main() -> int:
     command = [sys.executable, "-c", "from packer.cli import main; main()", "serve"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--storage", str(folder / "store")]
     command += ["--workers", str(options.workers), "--api-key", KEY]
-    process = subprocess.Popen(
-        command,
-        env=repo_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+    # the feed logs a line per request: a file, never an unread pipe that fills and blocks it
+    with (folder / "serve.log").open("wb") as log:
+        process = subprocess.Popen(
+            command,
+            env=repo_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     lines: list[str] = []
     try:

@@ -35,7 +35,7 @@ def deep_zip(path: Path, depth: int, bad: str | None = None) -> Path:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("top.txt", b"top")
         archive.writestr(deep + "leaf.txt", b"leaf")
-        if bad == "too-long":  # below every rule, but longer than PATH_MAX allows
+        if bad == "too-long":  # longer than PATH_MAX: the path-length rule refuses it
             archive.writestr(deep + "e/" * 600 + "x.txt", b"x")
         elif bad == "corrupt":
             archive.writestr(deep + "z.txt", b"zzzzzzzzzzzzzzzz", zipfile.ZIP_STORED)
@@ -74,7 +74,7 @@ def test_a_2000_level_tree_deploys_and_keep_1_removes_the_old_release(tmp_path, 
 @pytest.mark.parametrize(
     "bad,status,says",
     [
-        ("too-long", DeployStatus.FAILED, "File name too long"),
+        ("too-long", DeployStatus.REFUSED, "path is longer than 4095 bytes"),
         ("corrupt", None, "Bad CRC-32"),  # refused where it is found: on push or while writing
     ],
 )

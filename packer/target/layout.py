@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,23 +16,6 @@ from packer.model.errors import BadInput
 
 STATE_DIR = ".octopack"
 _SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9 _.+-]{0,99}")
-
-
-def folds_names(directory: Path) -> bool:
-    """Say whether the file system of `directory` treats names equal after folding as one.
-
-    Creates a probe file with upper-case letters and a composed accent, then looks for
-    its lower-case and decomposed twins (case-insensitive NTFS/APFS/vfat, or a casefold
-    ext4 folder). Run once per deploy, in the folder the release will be made in.
-    """
-    probe = f".octopack-fold-probe-{uuid.uuid4().hex[:8]}-AB\u00c9"
-    twins = (probe.lower(), unicodedata.normalize("NFD", probe))
-    fd = os.open(directory / probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.close(fd)
-    try:
-        return any(os.path.lexists(directory / twin) for twin in twins)
-    finally:
-        os.unlink(directory / probe)
 
 
 def check_segment(value: str, what: str) -> str:

@@ -7,20 +7,19 @@ beside the releases, and octopack's own files under `{root}/.octopack/`.
 from __future__ import annotations
 
 import os
-import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from packer.model.environments import is_name
 from packer.model.errors import BadInput
 
 STATE_DIR = ".octopack"
-_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9 _.+-]{0,99}")
 
 
 def check_segment(value: str, what: str) -> str:
     """Refuse an environment, id or version that is not one safe directory name."""
-    if not _SEGMENT.fullmatch(value) or value.strip(". ") != value or ".." in value:
+    if not is_name(value):
         raise BadInput(
             f"{what} {value!r} cannot be a directory name: use letters, digits, '.', '_', '-'"
         )

@@ -33,7 +33,6 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from storage import ObjectInfo, check_prefix
 from storage.disk_tree import (
     COPY_CHUNK,
     INTERNAL_DIR,
@@ -48,6 +47,7 @@ from storage.disk_tree import (
     unlink_quietly,
 )
 from storage.errors import ObjectExists, ObjectNotFound, PreconditionFailed, RangeNotSatisfiable
+from storage.protocol import ObjectInfo, check_prefix
 
 __all__ = ["COPY_CHUNK", "DiskStorage"]
 

@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-from storage import RESERVED_PREFIX, ObjectInfo, check_key
 from storage.errors import NO_SPACE_ERRNOS, StorageError, os_failure
+from storage.protocol import RESERVED_PREFIX, ObjectInfo, check_key
 
 COPY_CHUNK = 1024 * 1024
 TEMP_PREFIX = RESERVED_PREFIX + "-tmp-"

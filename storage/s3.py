@@ -34,8 +34,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
-from storage import RESERVED_PREFIX, ObjectInfo, check_key, check_prefix
 from storage.errors import InvalidKey, ObjectExists, PreconditionFailed, StorageError
+from storage.protocol import RESERVED_PREFIX, ObjectInfo, check_key, check_prefix
 from storage.s3_blobs import DEFAULT_PART_SIZE, MIN_PART_SIZE, open_range, put_stream
 from storage.s3_calls import S3Calls, bare, endpoint_from_environment, make_client, quoted
 

@@ -13,8 +13,8 @@ from typing import Any, BinaryIO
 
 from botocore.exceptions import BotoCoreError
 
-from storage import ObjectInfo
 from storage.errors import RangeNotSatisfiable, StorageError
+from storage.protocol import ObjectInfo
 from storage.s3_calls import S3Calls, bare
 
 MIB = 1024 * 1024

@@ -33,3 +33,9 @@ def s3_client(moto_endpoint: str) -> Any:
 def bucket(moto_endpoint: str) -> str:
     """A fresh, empty bucket per test."""
     return create_bucket(moto_endpoint)
+
+
+@pytest.fixture(scope="session")
+def shared_bucket(moto_endpoint: str) -> str:
+    """One bucket for the session; each test that shares it takes its own prefix in it."""
+    return create_bucket(moto_endpoint)

@@ -11,10 +11,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-
 from packer.client.feed import FeedClient
-from packer.client.http import error_text
+from packer.client.http import error_text, json_object
 from packer.model.channels import Channel, channels_from_json
 from packer.model.errors import BadInput, OperationFailed
 from packer.model.lifecycles import Lifecycle, parse_phases
@@ -60,7 +58,7 @@ class DeploymentsClient(FeedClient):
             raise BadInput(f"{what}: {self.server} answered 400: {error_text(response)}")
         if response.status_code >= 300:
             raise self._failed(response, what)
-        return _object(response, what)
+        return json_object(response, what)
 
     # -- reports ----------------------------------------------------------------------------
 
@@ -75,7 +73,7 @@ class DeploymentsClient(FeedClient):
             return ReportAnswer(Delivery.KEPT, str(error))
         if response.status_code in (200, 201):
             try:
-                return ReportAnswer(Delivery.DELIVERED, "", _object(response, what))
+                return ReportAnswer(Delivery.DELIVERED, "", json_object(response, what))
             except OperationFailed:
                 return ReportAnswer(Delivery.DELIVERED, "")
         reason = f"{self.server} answered {response.status_code}: {error_text(response)}"
@@ -143,7 +141,7 @@ class DeploymentsClient(FeedClient):
             return None
         if response.status_code != 200:
             raise self._failed(response, what)
-        phases = _object(response, what).get("phases")
+        phases = json_object(response, what).get("phases")
         return Lifecycle(parse_phases(phases)) if phases else None
 
     def set_lifecycle(self, phases: list[str], package: str | None) -> dict[str, Any]:
@@ -189,14 +187,3 @@ class DeploymentsClient(FeedClient):
         what = f"deleting channel {name!r} on {self.server}"
         params = {"name": name, **({"package": package} if package else {})}
         return self._json("DELETE", "channels", what, params=params)
-
-
-def _object(response: requests.Response, what: str) -> dict[str, Any]:
-    """Return the answer's JSON object; OperationFailed when it is not one."""
-    try:
-        document = response.json()
-    except ValueError:
-        raise OperationFailed(f"{what}: the answer is not JSON") from None
-    if not isinstance(document, dict):
-        raise OperationFailed(f"{what}: the answer is not a JSON object")
-    return document

@@ -23,6 +23,7 @@ from packer.client.http import (
     attempts_text,
     check_server_url,
     error_text,
+    json_object,
 )
 from packer.client.results import (
     PushReport,
@@ -159,13 +160,7 @@ class FeedClient(PackageDownloads):
             return None
         if response.status_code != 200:
             raise self._failed(response, what)
-        try:
-            document = response.json()
-        except ValueError:
-            raise OperationFailed(f"{what}: the answer is not JSON") from None
-        if not isinstance(document, dict):
-            raise OperationFailed(f"{what}: the answer is not a package resource")
-        return document
+        return json_object(response, what, "a package resource")
 
     def package_detail(self, package_id: str, version: str) -> dict[str, Any]:
         """The package resource; OperationFailed when the feed does not have it."""

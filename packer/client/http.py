@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import requests
 
-from packer.model.errors import BadInput
+from packer.model.errors import BadInput, OperationFailed
 
 API_KEY_HEADER = "X-Octopus-ApiKey"
 # Answers worth another attempt. 507 (feed storage is full) is deliberately absent: no
@@ -42,3 +43,16 @@ def error_text(response: requests.Response) -> str:
     message = str(document.get("ErrorMessage") or response.reason or "")
     details = [str(item) for item in document.get("Errors") or [] if str(item) != message]
     return "; ".join([message, *details]) if details else message
+
+
+def json_object(
+    response: requests.Response, what: str, kind: str = "a JSON object"
+) -> dict[str, Any]:
+    """Return the answer's JSON object; OperationFailed (`the answer is not {kind}`) else."""
+    try:
+        document = response.json()
+    except ValueError:
+        raise OperationFailed(f"{what}: the answer is not JSON") from None
+    if not isinstance(document, dict):
+        raise OperationFailed(f"{what}: the answer is not {kind}")
+    return document

@@ -13,19 +13,24 @@ from typing import Any
 
 from packer.model.errors import BadInput
 
-__all__ = ["check_name", "name_key"]
+__all__ = ["check_name", "is_name", "name_key"]
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9 _.+-]{0,99}")
 
 
+def is_name(value: Any) -> bool:
+    """Say whether `value` keeps the one naming rule (also a target's directory names)."""
+    return (
+        isinstance(value, str)
+        and _NAME.fullmatch(value) is not None
+        and value.rstrip(". ") == value
+        and ".." not in value
+    )
+
+
 def check_name(value: Any, what: str = "environment") -> str:
-    """Return a valid environment (or target) name unchanged; BadInput naming `what`."""
-    if (
-        not isinstance(value, str)
-        or not _NAME.fullmatch(value)
-        or value.rstrip(". ") != value
-        or ".." in value
-    ):
+    """Return a valid environment (or target, or phase) name unchanged; BadInput naming `what`."""
+    if not is_name(value):
         raise BadInput(
             f"{what} {value!r} must be 1-100 letters, digits, ' ', '_', '.', '+' or '-' "
             "(starting with a letter, digit or '_')"

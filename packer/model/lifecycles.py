@@ -7,27 +7,20 @@ stores a default plus overrides by id or glob (see `patterns`); targets enforce 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from packer.model.environments import check_name
 from packer.model.errors import BadInput
 from packer.model.patterns import best_match, check_pattern
 
 __all__ = ["Lifecycle", "LifecycleTable", "parse_phases"]
 
-_PHASE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9 _.+-]{0,99}")
-
 
 def _check_phase(phase: Any) -> str:
     """Return an environment name fit to be a phase; BadInput naming it otherwise."""
-    if not isinstance(phase, str) or not _PHASE.fullmatch(phase) or phase != phase.strip():
-        raise BadInput(
-            f"lifecycle phase {phase!r} must be an environment name: letters, digits, "
-            "' ', '.', '_', '+', '-'"
-        )
-    return phase
+    return check_name(phase, "lifecycle phase")
 
 
 def parse_phases(phases: Iterable[Any] | str) -> tuple[str, ...]:

@@ -9,6 +9,8 @@ nearest enclosing table it could.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 Path = tuple[str, ...]
 
 
@@ -107,8 +109,8 @@ def split_key(text: str) -> list[str]:
     return parts
 
 
-def _until_unquoted(text: str, stop: str) -> str:
-    """Return `text` up to the first `stop` outside quotes (all of it when there is none)."""
+def _unquoted(text: str) -> Iterator[tuple[int, str]]:
+    """Yield (index, char) for every character outside a TOML string (quotes included)."""
     quote: str | None = None
     skip = False
     for index, char in enumerate(text):
@@ -119,9 +121,16 @@ def _until_unquoted(text: str, stop: str) -> str:
                 skip = True
             elif char == quote:
                 quote = None
-        elif char in "\"'":
-            quote = char
-        elif char == stop:
+        else:
+            if char in "\"'":
+                quote = char
+            yield index, char
+
+
+def _until_unquoted(text: str, stop: str) -> str:
+    """Return `text` up to the first `stop` outside quotes (all of it when there is none)."""
+    for index, char in _unquoted(text):
+        if char == stop:
             return text[:index]
     return text
 
@@ -129,21 +138,10 @@ def _until_unquoted(text: str, stop: str) -> str:
 def _bracket_balance(text: str) -> int:
     """Count `[` minus `]` outside strings and comments."""
     balance = 0
-    quote: str | None = None
-    skip = False
-    for char in text:
-        if skip:
-            skip = False
-        elif quote:
-            if char == "\\" and quote == '"':
-                skip = True
-            elif char == quote:
-                quote = None
-        elif char in "\"'":
-            quote = char
-        elif char == "#":
+    for _, char in _unquoted(text):
+        if char == "#":
             break
-        elif char == "[":
+        if char == "[":
             balance += 1
         elif char == "]":
             balance -= 1

@@ -14,8 +14,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from packer.model.errors import BadInput
+from packer.model.globs import compile_glob
 from packer.model.manifest import MANIFEST_NAME, Manifest, ManifestError, parse_manifest
-from packer.pack.collect import SourceFile, compile_glob, is_script_name
+from packer.pack.collect import SourceFile, is_script_name
 
 
 class ProcessCheck:

@@ -26,9 +26,8 @@ from packer.model.errors import BadInput, OperationFailed, PackerError, UnsafeAr
 from packer.model.formats import detect_format
 from packer.model.progress import ProgressFactory, no_progress
 from packer.target.fetch import describe_local_file, fetch_package, select_version
-from packer.target.folding import refuse_folded_names
 from packer.target.journal import Journal, JournalEntry, one_line, utc_now
-from packer.target.layout import TargetLayout, folds_names
+from packer.target.layout import TargetLayout
 from packer.target.locks import exclusive_lock, lock_path
 from packer.target.pipeline import StepRun, run_steps
 from packer.target.private import open_private, private_dir
@@ -55,7 +54,9 @@ class DeployOptions:
     which: Callable[[str], str | None] = shutil.which
     limits: archive.Limits | None = None  # None means the shared defaults
     sleep: Callable[[float], None] = time.sleep  # between health-check attempts
-    probe_folding: Callable[[Path], bool] = folds_names  # once per deploy, where releases go
+    probe_folding: Callable[[Path], bool] = (
+        archive.folds_names
+    )  # once per deploy, where releases go
     on_finish: Callable[[JournalEntry], None] | None = None  # e.g. the feed report
     progress: ProgressFactory = no_progress  # download and extraction bars on a terminal
 
@@ -196,10 +197,14 @@ def _extract_release(
     temp = package_dir / f".{release.name}.extracting-{uuid.uuid4().hex[:12]}"
     limits = limits_of(options)
     try:
-        if options.probe_folding(package_dir):
-            info = archive.inspect_archive(package.path, package.fmt, limits)
-            refuse_folded_names((e.name for e in info.entries), package.path.name, str(package_dir))
-        archive.extract_archive(package.path, package.fmt, temp, limits, progress=options.progress)
+        archive.extract_archive(
+            package.path,
+            package.fmt,
+            temp,
+            limits,
+            progress=options.progress,
+            refuse_folded=options.probe_folding(package_dir),
+        )
         process = resolve_process(temp, options.environment, options.variables, options.substitute)
         _fsync_directory(temp)
         os.rename(temp, release)

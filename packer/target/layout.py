@@ -7,38 +7,19 @@ beside the releases, and octopack's own files under `{root}/.octopack/`.
 from __future__ import annotations
 
 import os
-import re
-import unicodedata
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from packer.model.environments import is_name
 from packer.model.errors import BadInput
 
 STATE_DIR = ".octopack"
-_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9 _.+-]{0,99}")
-
-
-def folds_names(directory: Path) -> bool:
-    """Say whether the file system of `directory` treats names equal after folding as one.
-
-    Creates a probe file with upper-case letters and a composed accent, then looks for
-    its lower-case and decomposed twins (case-insensitive NTFS/APFS/vfat, or a casefold
-    ext4 folder). Run once per deploy, in the folder the release will be made in.
-    """
-    probe = f".octopack-fold-probe-{uuid.uuid4().hex[:8]}-AB\u00c9"
-    twins = (probe.lower(), unicodedata.normalize("NFD", probe))
-    fd = os.open(directory / probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.close(fd)
-    try:
-        return any(os.path.lexists(directory / twin) for twin in twins)
-    finally:
-        os.unlink(directory / probe)
 
 
 def check_segment(value: str, what: str) -> str:
     """Refuse an environment, id or version that is not one safe directory name."""
-    if not _SEGMENT.fullmatch(value) or value.strip(". ") != value or ".." in value:
+    if not is_name(value):
         raise BadInput(
             f"{what} {value!r} cannot be a directory name: use letters, digits, '.', '_', '-'"
         )

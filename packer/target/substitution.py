@@ -18,44 +18,17 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from packer.model.errors import OperationFailed
+from packer.model.errors import BadInput, OperationFailed
+from packer.model.globs import compile_glob
 from packer.target.variables import Variables
 
 _TOKEN = re.compile(rb"#\{ *([A-Za-z_](?:[A-Za-z0-9_.:\[\] -]{0,198}[A-Za-z0-9_.:\[\]-])?) *\}")
 
 
 def glob_to_regex(pattern: str) -> re.Pattern[str]:
-    """Translate a glob over relative POSIX paths (`*`, `?`, `[..]`, `**`) to a regex."""
-    pattern = pattern.strip().lstrip("/")
-    if pattern.startswith("./"):
-        pattern = pattern[2:]
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pattern[i] == "[" and "]" in pattern[i + 2 :]:
-            end = pattern.index("]", i + 2)
-            body = pattern[i + 1 : end]
-            if body.startswith("!"):
-                body = "^" + body[1:]
-            out.append("[" + body.replace("\\", "\\\\") + "]")
-            i = end + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    # a matched directory covers its contents
-    return re.compile("".join(out) + "(?:/.*)?")
+    """Translate a glob (`packer.model.globs`) to a regex that also covers the contents of
+    a matched directory; surrounding spaces are ignored."""
+    return compile_glob(pattern.strip(), covers_contents=True)
 
 
 def match_files(root: Path, globs: Iterable[str]) -> dict[str, list[Path]]:
@@ -70,7 +43,11 @@ def match_files(root: Path, globs: Iterable[str]) -> dict[str, list[Path]]:
             files.append((path.relative_to(root).as_posix(), path))
     result: dict[str, list[Path]] = {}
     for glob in globs:
-        regex = glob_to_regex(glob)
+        try:
+            regex = glob_to_regex(glob)
+        except BadInput:  # a malformed glob matches nothing: reported as such, as before
+            result[glob] = []
+            continue
         result[glob] = [path for rel, path in files if regex.fullmatch(rel)]
     return result
 

@@ -13,13 +13,6 @@ from tests.helpers.feed_fixtures import (  # noqa: F401 (fixtures: clock, feed, 
     disk_feed_fixture,
     feed_fixture,
 )
-from tests.helpers.moto_server import create_bucket
-
-
-@pytest.fixture(scope="session")
-def shared_bucket(moto_endpoint: str) -> str:
-    """One bucket for the session's feed tests; each test gets its own prefix in it."""
-    return create_bucket(moto_endpoint)
 
 
 @pytest.fixture(params=["disk", "s3"])

@@ -3,7 +3,7 @@
 tests/feed/conftest.py turns `open_backend` into the `backend` and `disk_backend`
 fixtures (tests/feed/http/nuget uses them as they are), tests/feed/retention/conftest.py
 into its `storage` fixture. S3 needs the fixtures `moto_endpoint` and `s3_client`
-(tests/conftest.py) and `shared_bucket` (tests/feed/conftest.py).
+and `shared_bucket` (tests/conftest.py).
 """
 
 from __future__ import annotations

@@ -189,3 +189,14 @@ def _wait_healthy(feed: FeedProcess) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"octopack serve did not answer /health in time:\n{feed.stderr()}")
+
+
+def push_raw(url: str, package: Path) -> requests.Response:
+    """POST `package` to the feed's Octopus upload endpoint as the admin key."""
+    with package.open("rb") as stream:
+        return requests.post(
+            f"{url}/api/packages/raw",
+            files={"file": (package.name, stream)},
+            headers={"X-Octopus-ApiKey": ADMIN_KEY},
+            timeout=60,
+        )

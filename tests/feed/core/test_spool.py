@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import random
 from pathlib import Path
 
@@ -10,22 +9,7 @@ import pytest
 
 from feed.core.errors import PackageTooLarge
 from feed.core.uploads import CHUNK, hash_file
-
-MAX_MESSAGE = "package is larger than the feed's maximum of {} bytes"
-
-
-def expected(data: bytes) -> tuple[int, str, str, str]:
-    """Return size, SHA-1, SHA-256 and SHA-512 as hashlib computes them in one go."""
-    return (
-        len(data),
-        hashlib.sha1(data).hexdigest(),
-        hashlib.sha256(data).hexdigest(),
-        hashlib.sha512(data).hexdigest(),
-    )
-
-
-def described(upload) -> tuple[int, str, str, str]:
-    return upload.size, upload.sha1, upload.sha256, upload.sha512
+from tests.feed.upload_hashes import MAX_MESSAGE, described, expected
 
 
 @pytest.mark.parametrize("size", [0, 1, CHUNK - 1, CHUNK, 3 * CHUNK + 5])

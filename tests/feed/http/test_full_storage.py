@@ -14,21 +14,12 @@ import pytest
 import requests
 
 from tests.feed.packages import make_zip
-from tests.helpers.feed_server import ADMIN_KEY, running_feed
+from tests.helpers.feed_server import push_raw as push
+from tests.helpers.feed_server import running_feed
 from tests.helpers.small_disk import small_tmpfs
 
 DISK_BYTES = 1024 * 1024
 FULL = "feed storage is full; the feed's operator must free space or raise the quota"
-
-
-def push(url: str, package: Path) -> requests.Response:
-    with package.open("rb") as stream:
-        return requests.post(
-            f"{url}/api/packages/raw",
-            files={"file": (package.name, stream)},
-            headers={"X-Octopus-ApiKey": ADMIN_KEY},
-            timeout=60,
-        )
 
 
 def big_package(folder: Path) -> Path:

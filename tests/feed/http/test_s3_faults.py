@@ -15,22 +15,13 @@ import requests
 
 from storage.s3 import S3Storage, make_client
 from tests.feed.packages import make_zip
-from tests.helpers.feed_server import ADMIN_KEY, running_feed
+from tests.helpers.feed_server import push_raw as push
+from tests.helpers.feed_server import running_feed
 from tests.storage.s3_fault_proxy import GONE, s3_fault_proxy
 
 FULL = "feed storage is full; the feed's operator must free space or raise the quota"
 DENIED = "feed storage refuses access; the feed's operator must check its permissions"
 FAILING = "package storage is failing, try again"
-
-
-def push(url: str, package: Path) -> requests.Response:
-    with package.open("rb") as stream:
-        return requests.post(
-            f"{url}/api/packages/raw",
-            files={"file": (package.name, stream)},
-            headers={"X-Octopus-ApiKey": ADMIN_KEY},
-            timeout=60,
-        )
 
 
 CASES = [

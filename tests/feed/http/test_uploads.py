@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import threading
@@ -16,23 +15,8 @@ from feed.core.uploads import CHUNK
 from feed.http.uploads import HashingSpool
 from tests.feed.conftest import stored_keys
 from tests.feed.packages import make_zip
+from tests.feed.upload_hashes import MAX_MESSAGE, described, expected
 from tests.helpers.feed_server import running_feed
-
-MAX_MESSAGE = "package is larger than the feed's maximum of {} bytes"
-
-
-def expected(data: bytes) -> tuple[int, str, str, str]:
-    """Return size, SHA-1, SHA-256 and SHA-512 as hashlib computes them in one go."""
-    return (
-        len(data),
-        hashlib.sha1(data).hexdigest(),
-        hashlib.sha256(data).hexdigest(),
-        hashlib.sha512(data).hexdigest(),
-    )
-
-
-def described(upload) -> tuple[int, str, str, str]:
-    return upload.size, upload.sha1, upload.sha256, upload.sha512
 
 
 def write_in_pieces(spool: HashingSpool, data: bytes, seed: int = 1) -> None:

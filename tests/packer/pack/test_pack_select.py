@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from packer.model.errors import BadInput
-from packer.pack.collect import collect_files, compile_glob, iter_files
+from packer.model.globs import compile_glob
+from packer.pack.collect import collect_files, iter_files
 from tests.packer.conftest import leftovers, run_pack, write
 
 

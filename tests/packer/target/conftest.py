@@ -38,11 +38,3 @@ def journal(root: Path) -> list[dict]:
 def files_below(path: Path) -> set[str]:
     """Every path below `path`, relative, as POSIX strings."""
     return {p.relative_to(path).as_posix() for p in path.rglob("*")}
-
-
-@pytest.fixture(scope="session")
-def shared_bucket(moto_endpoint: str) -> str:
-    """One bucket for the session's S3 deploy tests; each test gets its own prefix in it."""
-    from tests.helpers.moto_server import create_bucket
-
-    return create_bucket(moto_endpoint)

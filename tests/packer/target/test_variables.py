@@ -76,6 +76,13 @@ def test_glob_semantics() -> None:
     assert glob_to_regex("app[0-9].json").fullmatch("app1.json")
 
 
+def test_a_malformed_glob_matches_nothing_and_is_reported(tmp_path: Path) -> None:
+    _tree(tmp_path, {"a/b.txt": "#{X}", "c.txt": "#{X}"})
+    report = substitute_files(tmp_path, ["a\\*.txt", "../c.txt"], Variables({"X": "1"}))
+    assert report.unmatched_globs == ["a\\*.txt", "../c.txt"] and report.changed == []
+    assert (tmp_path / "c.txt").read_text() == "#{X}"
+
+
 def test_substitution_replaces_known_names_and_keeps_mode(tmp_path: Path) -> None:
     _tree(tmp_path, {"app.json": '{"port": #{Port}, "db": "#{db.host}"}', "other.txt": "#{Port}"})
     os.chmod(tmp_path / "app.json", 0o600)

@@ -2,21 +2,25 @@
 
 Used by every dialect: the bytes flow from storage to the socket in chunks, never whole
 in memory. The ETag is the package's SHA-256, so a client holding the file can revalidate.
+A whole package from disk storage goes out as the WSGI server's file wrapper, which
+gunicorn sends with `sendfile` (no copies through Python).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO
 
 from flask import Request, Response
+from werkzeug.wsgi import wrap_file
 
 from feed.core.records import PackageRecord
 from feed.http.metrics import count_download
 from packer.model.formats import content_type_for
 
 CHUNK = 256 * 1024
+FILE_BLOCK = 1024 * 1024  # the file wrapper's read size where the server cannot sendfile
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 Opener = Callable[[int, int | None], BinaryIO]
@@ -47,14 +51,37 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
 
 def _stream(opener: Opener, start: int, end: int) -> Iterator[bytes]:
     """Yield the bytes [start, end) from storage in chunks, closing the source at the end."""
-    with opener(start, end - 1) as source:  # storage ranges are inclusive, like HTTP
-        remaining = end - start
+    return _chunks(opener(start, end - 1), end - start)  # storage ranges are inclusive
+
+
+def _chunks(opened: BinaryIO, length: int) -> Iterator[bytes]:
+    """Yield `length` bytes of an opened source in chunks, closing it at the end."""
+    with opened as source:
+        remaining = length
         while remaining > 0:
             chunk = source.read(min(CHUNK, remaining))
             if not chunk:
                 break
             remaining -= len(chunk)
             yield chunk
+
+
+def _body(request: Request, opener: Opener, start: int, end: int, size: int) -> Iterable[bytes]:
+    """The bytes [start, end): a whole on-disk file as a file wrapper, else in chunks."""
+    if start == 0 and end == size:
+        source = opener(0, None)
+        if _is_plain_file(source):
+            return wrap_file(request.environ, source, FILE_BLOCK)  # type: ignore[arg-type]
+        return _chunks(source, size)
+    return _stream(opener, start, end)
+
+
+def _is_plain_file(source: BinaryIO) -> bool:
+    """Tell whether `source` is an OS file read from its start (what sendfile can send)."""
+    try:
+        return source.fileno() >= 0 and source.tell() == 0
+    except (OSError, AttributeError, ValueError):
+        return False
 
 
 def send_package(request: Request, record: PackageRecord, opener: Opener) -> Response:
@@ -80,11 +107,10 @@ def send_package(request: Request, record: PackageRecord, opener: Opener) -> Res
         start, end, status = wanted[0], wanted[1], 206
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{record.size}"
     headers["Content-Length"] = str(end - start)
-    body: Iterator[bytes] | list[bytes] = (
-        [] if request.method == "HEAD" else _stream(opener, start, end)
-    )
+    body: Iterable[bytes] = []
     if request.method != "HEAD":
         count_download(end - start)
+        body = _body(request, opener, start, end, record.size)
     response = Response(body, status=status, headers=headers, mimetype=mimetype)
     response.direct_passthrough = True
     return response

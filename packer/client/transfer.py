@@ -17,7 +17,7 @@ import requests
 from packer.model.errors import BadInput, OperationFailed
 
 CHUNK = 1 << 20
-READ_BLOCK = 1 << 20  # large reads: fewer Python round trips per byte
+READ_BLOCK = 1 << 18  # larger reads: fewer Python round trips per byte
 _SHA256_PATTERN = re.compile(r"[0-9a-f]{64}")
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 

@@ -15,7 +15,7 @@ from feed.core.queries import search_records
 from feed.maintenance.fsck import fsck
 from feed.services import open_feed
 from packer.model.conventions import OverwriteMode
-from tests.feed.packages import make_nupkg, make_zip
+from tests.feed.packages import make_zip
 
 
 def clock() -> datetime:

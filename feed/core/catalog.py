@@ -150,13 +150,17 @@ class Catalog:
         if found is None:
             self._loaded.pop(key, None)
             return
-        fields = PackageRecord.__dataclass_fields__
-        decoded = [
-            PackageRecord(**{k: v for k, v in summary.items() if k in fields})
-            for versions in found.value.values()
-            for summary in versions
-        ]
+        decoded = [_record(summary) for versions in found.value.values() for summary in versions]
         self._loaded[key] = (found.etag, decoded)
 
     def _shard_keys(self) -> list[str]:
         return [info.key for info in self._listing(CATALOG_PREFIX) if info.key != COMPLETE_KEY]
+
+
+def _record(summary: dict[str, Any]) -> PackageRecord:
+    """Build a record from its summary; keys a newer octopack added are ignored (slow path)."""
+    try:
+        return PackageRecord(**summary)
+    except TypeError:
+        fields = PackageRecord.__dataclass_fields__
+        return PackageRecord(**{k: v for k, v in summary.items() if k in fields})

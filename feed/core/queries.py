@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from feed.core.records import PackageRecord
 from packer.model.identity import id_key
 from packer.model.ranges import VersionRange, parse_range
-from packer.model.versions import parse_version
+from packer.model.versions import NuGetVersion, parse_version
 
 
 def newest_first(records: Iterable[PackageRecord]) -> list[PackageRecord]:
     """Sort records by version value, newest first."""
-    return sorted(records, key=lambda r: parse_version(r.version), reverse=True)
+    return sorted(records, key=lambda r: _version_value(r.version), reverse=True)
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _version_value(text: str) -> NuGetVersion:
+    """Parse a stored version once per process: feed-wide queries sort every version."""
+    return parse_version(text)
 
 
 def page(items: list[PackageRecord], skip: int, take: int | None) -> list[PackageRecord]:

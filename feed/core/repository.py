@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from feed.core.catalog import Catalog
 from feed.core.contents import PackageContents, read_contents
 from feed.core.errors import PackageConflict, PackageNotFound
 from feed.core.generation import GENERATION_KEY, GenerationMarker
@@ -31,7 +32,7 @@ from packer.model.conventions import OverwriteMode, PushStatus
 from packer.model.identity import id_key, validate_id
 from packer.model.ranges import VersionRange
 from packer.model.versions import NuGetVersion, parse_version
-from storage import ObjectNotFound, Storage
+from storage import ObjectNotFound, Storage, StorageError
 
 __all__ = ["GENERATION_KEY", "PushResult", "Repository", "iso_utc"]
 
@@ -73,6 +74,7 @@ class Repository:
         self.clock = clock
         self.upload_dir = upload_dir
         self._cache: dict[str, tuple[str, PackageRecord]] = {}
+        self.catalog = Catalog(storage, self._records_of)
 
     # -- pushing -------------------------------------------------------------------------
 
@@ -132,7 +134,7 @@ class Repository:
             raise
         if swapped.previous is not None:
             self._delete_blob(swapped.previous.blob)
-        self._generation.bump()
+        self._committed(candidate.id)
         return PushResult(
             candidate, PushStatus.CREATED if swapped.previous is None else PushStatus.OVERWRITTEN
         )
@@ -179,16 +181,23 @@ class Repository:
     def list_ids(self) -> list[str]:
         """Return the id (as first pushed) of every package in the feed, sorted."""
         by_id: dict[str, str] = {}
-        for record, _ in self._entries_under(PACKAGES_PREFIX):
+        for record in self.all_records():
             by_id.setdefault(id_key(record.id), record.id)
         return [by_id[k] for k in sorted(by_id)]
+
+    def all_records(self) -> Iterator[PackageRecord]:
+        """Yield every record of the feed (any order) from the catalog: feed-wide queries.
+
+        Costs one listing of the catalog plus a read of each shard changed since this
+        process last looked, whatever the feed's size (`feed.core.catalog`).
+        """
+        return self.catalog.records()
 
     def search(
         self, text: str | None = None, latest_only: bool = False, skip: int = 0, take: int = 30
     ) -> tuple[int, list[PackageRecord]]:
-        """Return (total, page) of listed packages whose id contains `text`; costs O(feed)."""
-        records = (record for record, _ in self._entries_under(PACKAGES_PREFIX))
-        results = search_records(records, text, latest_only)
+        """Return (total, page) of listed packages whose id contains `text`."""
+        results = search_records(self.all_records(), text, latest_only)
         return len(results), page(results, skip, take)
 
     def open_download(self, record: PackageRecord, start: int = 0, end: int | None = None):
@@ -234,7 +243,7 @@ class Repository:
         if removed is None:
             raise PackageNotFound(f"package {package_id} {version} is not in the feed")
         self._cache.pop(key, None)
-        self._generation.bump()
+        self._committed(removed.id)
         self._delete_blob(removed.blob)
         return removed
 
@@ -247,7 +256,7 @@ class Repository:
         if not self._records.delete(key, etag):
             return False
         self._cache.pop(key, None)
-        self._generation.bump()
+        self._committed(record.id)
         self._delete_blob(record.blob)
         return True
 
@@ -261,8 +270,26 @@ class Repository:
 
         conflict = f"{package_id} {version} kept changing; try again"
         swapped = self._records.update(_key_of(package_id, version), change, conflict)
-        self._generation.bump()
+        self._committed(swapped.value.id)
         return swapped.value
+
+    def _committed(self, package_id: str) -> None:
+        """After a record of `package_id` changed: its catalog summary, then the marker.
+
+        The record is the truth and is already committed, so a catalog write that fails
+        is logged, not raised: `octopack fsck --repair` rebuilds the stale summary.
+        """
+        try:
+            self.catalog.changed(id_key(package_id))
+        except (PackageConflict, StorageError) as exc:
+            log.warning(
+                "catalog summary of %s not updated (fsck --repair fixes it): %s", package_id, exc
+            )
+        self._generation.bump()
+
+    def _records_of(self, id_lower: str) -> list[PackageRecord]:
+        """Return the records of one lower-case id as stored now (reads changed ones only)."""
+        return [record for record, _ in self._entries_under(f"{PACKAGES_PREFIX}{id_lower}/")]
 
     # -- change marker -------------------------------------------------------------------
 

@@ -140,7 +140,7 @@ class FeedCounts:
                 return self._seen[1], self._seen[2]
         ids: set[str] = set()
         versions = 0
-        for record, _ in repository.records_with_etags():
+        for record in repository.all_records():
             ids.add(record.id.lower())
             versions += 1
         with self._lock:

@@ -9,7 +9,9 @@ names (an orphan), never a visible half-version. What this checks, one finding e
 * ``corrupt-blob`` (with `verify`): a blob whose bytes do not hash to the record's SHA-256;
 * ``stale-temp``: a storage temp file of a killed writer (disk);
 * ``stale-spool``: an upload spool no live process holds;
-* ``pending-retention``: a retention job killed before finishing its audit entry.
+* ``pending-retention``: a retention job killed before finishing its audit entry;
+* ``stale-summary``: a catalog shard whose summaries disagree with their records (a
+  writer killed between its record and its summary); repair rebuilds the catalog.
 
 `repair` removes orphans and records without a blob older than `grace` seconds (younger
 ones may belong to a push in flight), sweeps temp files and spools, and finishes pending
@@ -124,6 +126,7 @@ class Fsck:
         with self._lease(lease_held):
             self._check_pending_retention()  # its recovery removes blobs it meant to
             self._check_packages()
+            self._check_catalog()
             self._check_temp_files()
             self._check_spools()
         return self.report
@@ -157,6 +160,28 @@ class Fsck:
         for key, info in sorted(blobs.items()):
             if key not in named:
                 self._orphan(info)
+
+    def _check_catalog(self) -> None:
+        """Compare every catalog shard with the summaries the records call for."""
+        catalog = self.feed.repository.catalog
+        records = (r for r, _ in self.feed.repository.records_with_etags())
+        expected, stored = catalog.expected(records), catalog.stored()
+        stale = sorted(
+            k for k in expected.keys() | stored.keys() if expected.get(k, {}) != stored.get(k, {})
+        )
+        findings = [
+            self._stale_summary(key, expected.get(key, {}), stored.get(key, {})) for key in stale
+        ]
+        if stale and self.repair:
+            catalog.rebuild()
+            for finding in findings:
+                finding.repaired = True
+        self.report.findings.extend(findings)
+
+    def _stale_summary(self, key: str, expected: dict, stored: dict) -> Finding:
+        ids = sorted(i for i in expected.keys() | stored.keys() if expected.get(i) != stored.get(i))
+        shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+        return Finding("stale-summary", key, f"summaries of {shown} disagree with their records")
 
     def _orphan(self, info: ObjectInfo) -> None:
         finding = Finding("orphan-blob", info.key, f"{info.size} bytes that no record names")

@@ -101,7 +101,7 @@ def nuget_record(package_id: str, version: str) -> PackageRecord:
 def all_nuget_records() -> dict[str, list[PackageRecord]]:
     """Return every nupkg record of the feed grouped by lower-case id, newest first."""
     groups: dict[str, list[PackageRecord]] = {}
-    for record, _ in services().repository.records_with_etags():
+    for record in services().repository.all_records():
         if record.format == NUPKG:
             groups.setdefault(record.id.lower(), []).append(record)
     for records in groups.values():

@@ -199,7 +199,7 @@ def test_versions_pushed_after_the_run_started_are_never_deleted(storage, clock,
     repository = open_feed(hooked, FeedConfig(clock=clock)).repository
     later = FixedClock(clock.now)
     pusher = open_feed(storage, FeedConfig(clock=later)).repository
-    fill(repository, tmp_path, clock)
+    fill(open_feed(storage, FeedConfig(clock=clock)).repository, tmp_path, clock)  # cold cache
     later.now = clock.now + timedelta(seconds=1)
 
     def push_during_listing(op: str, key: str) -> None:

@@ -1,0 +1,150 @@
+"""Feed-wide queries on the catalog: time and storage calls of the first query after a
+restart and after a push, on a small and a large feed, on disk and on moto S3.
+
+Fixtures are written directly (records and blobs by `bench.feed.fixture_objects`, the
+catalog shards from those records by `Catalog.expected`), so 100,000 versions take
+seconds to build. Each "restart" is a new Repository (no memory); each "after a push"
+is a warm Repository asked again after another one pushed a version.
+
+    python3 bench/catalog.py [--disk 10,10000] [--s3 10,1000] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+_REPO = Path(__file__).resolve().parents[1]
+if __name__ == "__main__":  # run as a script: bench/ must not shadow the `feed` package
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _REPO / "bench"]
+    sys.path.insert(0, str(_REPO))
+
+from bench.feed import (  # noqa: E402
+    VERSIONS_PER_PACKAGE,
+    fill_disk,
+    fill_s3,
+    fixture_objects,
+    quiet_request_logs,
+)
+from feed.core.catalog import COMPLETE_KEY, SHARDS, Catalog  # noqa: E402
+from feed.core.config import FeedConfig  # noqa: E402
+from feed.core.records import PackageRecord, is_record_key  # noqa: E402
+from feed.services import open_feed  # noqa: E402
+
+QUERIES: dict[str, Callable] = {
+    "search 'other00042' latest": lambda repo: repo.search("other00042", True, 0, 30),
+    "search (all) page 1": lambda repo: repo.search(None, False, 0, 30),
+    "list ids": lambda repo: repo.list_ids(),
+    "all records (NuGet search)": lambda repo: sum(1 for _ in repo.all_records()),
+}
+
+
+def write_catalog(storage, packages: int) -> None:
+    """Write the shards the fixture records call for, and the completeness marker."""
+    records = (
+        PackageRecord.from_bytes(data)
+        for key, data in fixture_objects(packages)
+        if is_record_key(key)
+    )
+    for key, shard in Catalog(storage, lambda _: []).expected(records).items():
+        storage.create_record(key, SHARDS.encode(shard))
+    storage.create_record(COMPLETE_KEY, SHARDS.encode({}))
+
+
+def calls(storage) -> int:
+    return sum(storage.calls.values()) if hasattr(storage, "calls") else 0
+
+
+def measure(storage, location: str, rounds: int, work: Path) -> list[tuple[str, str, float, int]]:
+    """Return (query, moment, median ms, storage calls) for restart and after-push queries."""
+    rows = []
+    config = FeedConfig(storage=location)
+    for name, query in QUERIES.items():
+        times, used = [], 0
+        for _ in range(rounds):
+            repo = open_feed(storage, config).repository
+            before, began = calls(storage), time.perf_counter()
+            query(repo)
+            times.append(time.perf_counter() - began)
+            used = calls(storage) - before
+        rows.append((name, "first after restart", sorted(times)[len(times) // 2] * 1000, used))
+    warm = open_feed(storage, config).repository
+    pusher = open_feed(storage, config).repository
+    for name, query in QUERIES.items():
+        times = []
+        for n in range(rounds):
+            query(warm)
+            package = work / f"Bench.Pushed.{name[:3]}{n}.zip"
+            with zipfile.ZipFile(package, "w") as archive:
+                archive.writestr("a.txt", b"x")
+            pusher.add_package(package, f"Bench.Pushed.1.0.{n}.zip")
+            before, began = calls(storage), time.perf_counter()
+            query(warm)
+            times.append(time.perf_counter() - began)
+            used = calls(storage) - before
+            pusher.delete("Bench.Pushed", f"1.0.{n}")
+        rows.append((name, "first after a push", sorted(times)[len(times) // 2] * 1000, used))
+    return rows
+
+
+def print_rows(title: str, versions: int, rows) -> None:
+    print(f"\n{title}, {versions:,} versions")
+    print(f"{'query':30} {'moment':22} {'median ms':>10} {'storage calls':>14}")
+    for name, moment, ms, used in rows:
+        print(f"{name:30} {moment:22} {ms:10.1f} {used:14d}")
+
+
+def run_disk(sizes: list[int], rounds: int) -> None:
+    from storage import open_storage
+
+    for packages in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp) / "store"
+            began = time.perf_counter()
+            fill_disk(root, packages)
+            storage = open_storage(str(root))
+            write_catalog(storage, packages)
+            built = time.perf_counter() - began
+            print(
+                f"\n(disk fixture of {packages * VERSIONS_PER_PACKAGE:,} versions: {built:.1f} s)"
+            )
+            rows = measure(storage, str(root), rounds, Path(tmp))
+            print_rows("disk", packages * VERSIONS_PER_PACKAGE, rows)
+
+
+def run_s3(sizes: list[int], rounds: int) -> None:
+    from storage.s3 import S3Storage
+    from tests.helpers.moto_server import create_bucket, moto_s3_endpoint, s3_client
+
+    quiet_request_logs()
+    with moto_s3_endpoint() as endpoint, tempfile.TemporaryDirectory() as tmp:
+        client = s3_client(endpoint)
+        for packages in sizes:
+            bucket = create_bucket(endpoint)
+            fill_s3(client, bucket, "feed", packages)
+            storage = S3Storage(bucket, "feed", endpoint_url=endpoint)
+            write_catalog(storage, packages)
+            rows = measure(storage, f"s3://{bucket}/feed", rounds, Path(tmp))
+            print_rows("moto S3", packages * VERSIONS_PER_PACKAGE, rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--disk", default="10,10000", help="disk feed sizes in packages")
+    parser.add_argument("--s3", default="10,1000", help="S3 feed sizes in packages ('' skips)")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args(argv)
+    sizes = lambda text: [int(n) for n in text.split(",") if n]  # noqa: E731
+    run_disk(sizes(args.disk), args.rounds)
+    if sizes(args.s3):
+        run_s3(sizes(args.s3), args.rounds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

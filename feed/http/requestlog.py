@@ -72,12 +72,19 @@ def _package_from_request() -> tuple[str | None, str | None]:
 
 
 def _log_request(response: Response) -> Response:
-    """Write the access line, and an audit line for an accepted change."""
-    fields = request_fields(response)
-    ACCESS.info(
-        "%s %s %s", fields["method"], fields["path"], fields["status"], extra={"fields": fields}
-    )
+    """Write the access line, and an audit line for an accepted change.
+
+    The facts are gathered only when a line will be written: reads are the hot path.
+    """
+    access = ACCESS.isEnabledFor(logging.INFO)
     changed = request.method in CHANGES and 200 <= response.status_code < 300
+    if not access and not (changed and AUDIT.isEnabledFor(logging.INFO)):
+        return response
+    fields = request_fields(response)
+    if access:
+        ACCESS.info(
+            "%s %s %s", fields["method"], fields["path"], fields["status"], extra={"fields": fields}
+        )
     if changed and fields["route"] not in QUIET_ROUTES:
         AUDIT.info(
             "%s %s by %s", fields["method"], fields["path"], fields["key"] or "anonymous",

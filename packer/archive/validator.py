@@ -49,8 +49,11 @@ def inspect_archive(
 def read_package_metadata(
     path: str | os.PathLike[str], fmt: str | None = None, limits: Limits | None = None
 ) -> ArchiveInfo:
-    """Validate a package and return what it holds; `.nuspec` is set for a nupkg."""
-    return inspect_archive(path, fmt, limits)
+    """Check every rule the headers show and return what the package holds (`.nuspec` for a
+    nupkg), without decoding each entry's data: for a caller that extracts next, since
+    extraction checks the data as it writes (a target learning a file's id and version).
+    """
+    return _reader(Path(path), fmt, limits or Limits()).inspect(verify_data=False)
 
 
 def extract_archive(

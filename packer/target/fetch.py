@@ -166,7 +166,7 @@ def describe_local_file(path: Path, limits: archive.Limits) -> tuple[str, str, s
         raise BadInput(f"package file {path.name!r} has no package extension ({expected})")
     fmt = FORMAT_BY_EXTENSION[split[1]]
     if fmt == "nupkg":
-        nuspec = archive.inspect_archive(path, fmt, limits).nuspec
+        nuspec = archive.read_package_metadata(path, fmt, limits).nuspec  # extraction decodes
         if nuspec is not None:
             return validate_id(nuspec.id), str(parse_version(nuspec.version)), fmt
     parsed = parse_package_filename(path.name)

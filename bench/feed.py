@@ -15,7 +15,8 @@
   with 10 and 10,000 nupkg packages, beside the bare app (bench/nuget.py).
 * transfer: `octopack push` and a FeedClient download of a 1 GiB zip (random bytes,
   stored) as child processes; peak RSS of client and feed processes (VmHWM) and MB/s
-  beside `cp` of the same file.
+  beside `cp` of the same file. Downloads also with curl, beside this machine's ceilings
+  (read + SHA-256, loopback sendfile, curl from a plain sendfile server: bench/download.py).
 
 `--quick`: 1,000 disk packages, 100 S3 packages, a 64 MiB package. Figures only; the
 summary marks each target PASS or MISS.
@@ -58,6 +59,7 @@ from bench._common import (  # noqa: E402
     tree_peaks,
     verdict,
 )
+from bench.download import DownloadFigures, measure_ceilings, measure_feed_downloads  # noqa: E402
 from bench.loadgen import Load, bare_server, have_wrk, run_python_load, run_wrk  # noqa: E402
 from feed.core.records import PackageRecord, blob_key, record_key  # noqa: E402
 
@@ -455,6 +457,7 @@ class TransferResult:
     download: ChildRun
     feed_after_push: dict[int, float]
     feed_after_download: dict[int, float]
+    downloads: DownloadFigures
 
     def mb_per_s(self, seconds: float) -> float:
         """Return throughput in MB/s (10^6 bytes)."""
@@ -476,6 +479,7 @@ class TransferResult:
         for when, peaks in (("push", self.feed_after_push), ("download", self.feed_after_download)):
             text = ", ".join(f"pid {pid}: {mib:.0f} MiB" for pid, mib in peaks.items())
             print(f"[transfer] feed peak RSS after {when}: {text}")
+        self.downloads.print()
 
     def rows(self) -> list[Row]:
         """Return summary rows."""
@@ -505,6 +509,7 @@ class TransferResult:
                 verdict(self.download.peak_mib < MAX_RSS_MIB),
             ),
             (f"transfer of {self.size / MIB:,.0f} MiB", speed, "(figure)", "-"),
+            *self.downloads.rows(),
         ]
 
 
@@ -539,9 +544,22 @@ def measure_transfer(size: int, workers: int, work_dir: str | None = None) -> Tr
             if '"created"' not in push.stdout:
                 raise RuntimeError(f"push did not create the package: {push.stdout}")
             after_push = tree_peaks(feed.process.pid)
+            ceilings = measure_ceilings(package, Path(work))
+            raw = feed.url + "/api/packages/packages-Bench.Transfer.1.0.0/raw"
+            key = {"X-Octopus-ApiKey": ADMIN_KEY}
+            curl_file, curl_discard = measure_feed_downloads(raw, key, Path(work))
             download = run_python(_download_code(feed.url, Path(work, "download.zip")))
             after_download = tree_peaks(feed.process.pid)
-    return TransferResult(size, cp_seconds, push, download, after_push, after_download)
+    figures = DownloadFigures(
+        size,
+        cp_seconds,
+        ceilings,
+        float(download.stdout.split()[1]),
+        curl_file,
+        curl_discard,
+        os.getloadavg(),
+    )
+    return TransferResult(size, cp_seconds, push, download, after_push, after_download, figures)
 
 
 def _push_code(package: Path, url: str, key: str) -> str:
@@ -552,12 +570,15 @@ def _push_code(package: Path, url: str, key: str) -> str:
 
 
 def _download_code(url: str, dest: Path) -> str:
-    """Return a child script that downloads the package with FeedClient (sha-256 checked)."""
+    """Return a child script that downloads the package with FeedClient (sha-256 checked)
+    and prints the verified SHA-256 and the download's own seconds (no interpreter start)."""
     return (
+        "import time\n"
         "from packer.client.feed import FeedClient\n"
         f"with FeedClient({url!r}) as client:\n"
+        "    began = time.perf_counter()\n"
         f"    result = client.download('Bench.Transfer', '1.0.0', {str(dest)!r})\n"
-        "print(result.sha256)\n"
+        "print(result.sha256, time.perf_counter() - began)\n"
     )
 
 

@@ -1,5 +1,7 @@
 """Download a package from the feed: resumable, verified, and capped at the size it should be.
 
+The body is read into reused buffers and hashed on a second thread (receive.py).
+
 The bytes go to `dest.part` and are renamed into place only when their SHA-256 matches.
 No more is ever written than the smallest size anyone promised: the feed's recorded size,
 the response's Content-Length or Content-Range total, and the caller's maximum. A server
@@ -16,6 +18,7 @@ from typing import Any
 import requests
 
 from packer.client.http import NETWORK_ERRORS, RETRY_STATUSES, attempts_text
+from packer.client.receive import receive
 from packer.client.results import DownloadResult
 from packer.client.transfer import READ_BLOCK, PartFile, Progress
 from packer.model.errors import BadInput, OperationFailed
@@ -98,10 +101,7 @@ class PackageDownloads:
                         if response.status_code not in (200, 206):
                             raise self._failed(response, what)
                         transfer.accept(response, what)
-                        for block in response.iter_content(READ_BLOCK):
-                            transfer.write(block)
-                            if progress is not None:
-                                progress(transfer.written, transfer.total)
+                        receive(response, transfer, progress, READ_BLOCK)
                         if transfer.total is None or transfer.written >= transfer.total:
                             transfer.finish()
                             return

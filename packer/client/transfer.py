@@ -14,6 +14,8 @@ from pathlib import Path
 
 import requests
 
+from packer.client.receive import BackgroundSha256, Done
+from packer.client.writeback import Writeback
 from packer.model.errors import BadInput, OperationFailed
 
 CHUNK = 1 << 20
@@ -101,7 +103,8 @@ class PartFile:
         fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         os.fchmod(fd, 0o600)  # also when an older `.part` was there
         self.stream = os.fdopen(fd, "wb")
-        self.digest = hashlib.sha256()
+        self.writeback = Writeback(fd)
+        self.digest = BackgroundSha256()
         self.written = 0
         self.total: int | None = None
         self.etag: str | None = None
@@ -148,7 +151,8 @@ class PartFile:
             )
         self.stream.seek(0)
         self.stream.truncate()
-        self.digest = hashlib.sha256()
+        self.digest.stop()
+        self.digest = BackgroundSha256()
         self.written = 0
         length = response.headers.get("Content-Length")
         self.total = int(length) if length and length.isdigit() else None
@@ -160,8 +164,9 @@ class PartFile:
                 "nothing was downloaded"
             )
 
-    def write(self, block: bytes) -> None:
-        """Append and hash a block; refuse one that would pass the cap, writing none of it."""
+    def write(self, block: bytes | memoryview, then: Done | None = None) -> None:
+        """Append a block and queue it for hashing (`then` runs once it is hashed); refuse
+        one that would pass the cap, writing none of it."""
         cap = self.cap()
         if cap is not None and self.written + len(block) > cap[0]:
             raise OperationFailed(
@@ -169,15 +174,22 @@ class PartFile:
                 "the download was stopped and discarded"
             )
         self.stream.write(block)
-        self.digest.update(block)
         self.written += len(block)
+        self.writeback.wrote(len(block))
+        self.digest.update(block, then)
 
     def finish(self) -> None:
-        """Flush and fsync so the rename that follows publishes whole bytes."""
+        """Flush and fsync so the rename that follows publishes whole bytes.
+
+        Most bytes are on disk already (writeback.py); an error it met fails the download.
+        """
         self.stream.flush()
+        self.writeback.check()
         os.fsync(self.stream.fileno())
         self.stream.close()
 
     def close(self) -> None:
         """Close without publishing (the caller removes the part file)."""
+        self.writeback.stop()
         self.stream.close()
+        self.digest.stop()

@@ -10,6 +10,7 @@ import math
 
 import pytest
 
+from bench import download as download_bench
 from bench import feed as bench_feed
 from bench._common import Latency
 
@@ -63,6 +64,14 @@ def test_transfer_of_a_small_package_reports_speed_and_peak_memory(tmp_path) -> 
     assert result.download.stdout.strip()  # the child printed the verified SHA-256
     assert result.feed_after_download and all(v > 0 for v in result.feed_after_download.values())
     assert list(tmp_path.iterdir()) == []  # the package and the store were deleted
+    figures = result.downloads
+    assert figures.client > 0 and figures.cp > 0
+    ceilings = figures.ceilings
+    assert min(ceilings.sha256, ceilings.loopback_discard, ceilings.loopback_file) > 0
+    if download_bench.have_curl():
+        assert figures.curl_feed and figures.curl_feed_discard and ceilings.curl_plain
+    verdicts = {row[0]: row[3] for row in result.rows()}
+    assert verdicts["download with octopack client"] in {"PASS", "MISS"}
     _check_rows(result.rows())
 
 

@@ -24,6 +24,7 @@ class Writeback:
         self._pending = 0
         self._wake = threading.Event()
         self._stopping = False
+        self._due = False  # a sync was asked for and not yet begun
         self._thread: threading.Thread | None = None
         self.error: OSError | None = None
 
@@ -33,6 +34,7 @@ class Writeback:
         if self._pending < self._every:
             return
         self._pending = 0
+        self._due = True
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="writeback", daemon=True)
             self._thread.start()
@@ -42,21 +44,24 @@ class Writeback:
         while True:
             self._wake.wait()
             self._wake.clear()
+            if self._due:
+                self._due = False
+                try:
+                    os.fdatasync(self._fd)
+                except OSError as error:
+                    self.error = error
+                    return
             if self._stopping:
-                return
-            try:
-                os.fdatasync(self._fd)
-            except OSError as error:
-                self.error = error
                 return
 
     def stop(self) -> None:
-        """End the thread (before the file is closed); idempotent."""
+        """End the thread once a sync asked for is done (before the file closes); idempotent."""
         if self._thread is not None:
             self._stopping = True
             self._wake.set()
             self._thread.join()
             self._thread = None
+            self._stopping = False  # a later `wrote` may start it again
 
     def check(self) -> None:
         """Stop, then raise the error an earlier fdatasync met, if any."""

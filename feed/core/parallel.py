@@ -5,8 +5,9 @@ CPU, bounds a loop that reads thousands of them one at a time. A small fixed poo
 threads overlaps those waits. READ_THREADS is the one setting; it stays below the S3
 client's connection pool (`storage.s3_calls.make_client`: max_pool_connections 32), so no
 thread waits for a connection. Results come back in the order of the keys, so callers
-stay deterministic; the first failing read (in key order) raises its own error after the
-other reads finished, and nothing half read is returned.
+stay deterministic; the first failing read (in key order) raises its own error, reads
+not yet started are cancelled, running ones finish first, and nothing half read is
+returned.
 """
 
 from __future__ import annotations

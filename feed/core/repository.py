@@ -230,18 +230,6 @@ class Repository:
         )
         return self._entries_under(prefix)
 
-    def record_etags(self) -> dict[str, str]:
-        """Return {record key: etag} of every version of the feed from one listing, no reads.
-
-        Retention compares it with the catalog: a key only one of them has marks a stale
-        summary, whose package is then read from its records.
-        """
-        return {
-            info.key: info.etag
-            for info in self._records.listing(PACKAGES_PREFIX)
-            if is_record_key(info.key)
-        }
-
     def read_record_with_etag(self, key: str) -> tuple[PackageRecord, str] | None:
         """Return the record stored at a listed record key with its etag (None: gone)."""
         found = self._read(key)

@@ -2,21 +2,22 @@
 
 Reading every record one at a time made a cold plan cost one storage round trip per
 version (8.7 ms a version on S3). A plan from the catalog (`feed.core.catalog`) costs
-its shard documents plus one listing of the record keys and one of the deployment
-states, whatever the feed's size. Parallel reads alone cannot do as well: they overlap
+its shard documents plus one listing of the deployment states, whatever the feed's
+size. (A listing of every record key, to spot stale summaries up front, cost more
+than the whole plan on S3: 1,000 keys a page, records and blobs.) Parallel reads alone cannot do as well: they overlap
 round trips, but still pay one request per version.
 
 The catalog is a copy, and a copy can be stale (a writer killed between its record and
 its shard). So:
 
-* a package whose listed record keys differ from its summary is read from its records;
 * a plan from the catalog only ever says what *would* go (`confirmed` False): before any
   delete, `confirm` reads the package's records and deployment states afresh (in
   parallel) and the job plans it again from them. The whole package is re-read, not
   just the doomed versions, because a kept version's fields (its publication time)
   change the rank of the others. The deletes then compare-and-swap against the etags
-  of those fresh reads, as before. A stale summary can make a dry run or a plan miss
-  a delete, never cause one.
+  of those fresh reads, as before. A stale summary can make a dry run show what the
+  records would not decide, or make a run miss a delete; it never causes one.
+  `octopack fsck` reports stale summaries and `--repair` rewrites them.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from itertools import groupby
 from typing import Any
 
 from feed.core.deployments import DeploymentStore
-from feed.core.records import PackageRecord, record_key
+from feed.core.records import PackageRecord
 from feed.core.repository import Repository
 from feed.retention.policy import check_pattern, is_glob, matches
 from packer.model.identity import id_key
@@ -96,30 +97,14 @@ def _from_records(
 def _from_catalog(
     repository: Repository, deployments: DeploymentStore, pattern: str | None
 ) -> Iterator[PackageVersions]:
-    """Plan from the catalog's summaries, reading from records only what it lacks."""
-    listed: dict[str, dict[str, str]] = {}  # id lower -> {record key: etag}
-    for key, etag in repository.record_etags().items():
-        listed.setdefault(_id_of_key(key), {})[key] = etag
+    """Plan from the catalog's summaries: no record is read (the job confirms deletes)."""
     summaries: dict[str, list[PackageRecord]] = {}
     for record in repository.all_records():
         summaries.setdefault(id_key(record.id), []).append(record)
     states = deployments.states_by_package()
-    for id_lower in sorted(listed.keys() | summaries.keys(), key=lambda i: i + "/"):
-        keys = listed.get(id_lower, {})
-        records = summaries.get(id_lower, [])
-        by_key = {record_key(id_lower, r.normalized_version.lower()): r for r in records}
-        if by_key.keys() == keys.keys():
-            entries = [(by_key[key], etag) for key, etag in sorted(keys.items())]
-            package = PackageVersions(records[0].id, entries, states.get(id_lower, []), False)
-        else:  # a stale summary: the records say what is there
-            entries = list(repository.records_with_etags(id_lower))
-            if not entries:
-                continue
-            package = PackageVersions(entries[0][0].id, entries, states.get(id_lower, []), False)
+    for id_lower in sorted(summaries, key=lambda i: i + "/"):  # the records' key order
+        records = summaries[id_lower]
+        entries = [(record, "") for record in records]  # no etag: nothing deletes on these
+        package = PackageVersions(records[0].id, entries, states.get(id_lower, []), False)
         if pattern is None or matches(pattern, package.package_id):
             yield package
-
-
-def _id_of_key(key: str) -> str:
-    """Return the lower-case id a record key belongs to (`packages/{id}/{version}/...`)."""
-    return key.split("/", 2)[1]

@@ -83,7 +83,6 @@ def test_a_cold_plan_reads_no_record(repository, store, storage, clock, tmp_path
     assert sorted(key for op, key in seen if op == "list") == [
         "deployments/state/",
         "index/catalog/",
-        "packages/",
         "retention/pins/",
     ]
 
@@ -114,15 +113,19 @@ def test_a_stale_catalog_never_causes_a_delete(repository, store, storage, clock
     assert "2.0.0-beta.1" not in versions_of(repository, "Acme.Web"), decided
 
 
-def test_a_version_the_catalog_lacks_is_read_from_its_record(
+def test_a_version_the_catalog_lacks_is_planned_before_deleting(
     repository, store, storage, clock, tmp_path
 ):
     fill(repository, store, tmp_path, clock)
-    make_stale(storage, lambda: push(repository, tmp_path, "Acme.Web", "0.9.0"))
+    make_stale(storage, lambda: push(repository, tmp_path, "Acme.Web", "3.0.0"))
     clock.advance(hours=1)
-    planned = plan(storage, clock)
-    assert planned == plan(storage, clock, from_catalog=False)
-    assert ("Acme.Web", "0.9.0", "kept", "published in the last 3 days") in planned
+    assert ("Acme.Web", "1.2.0", "kept", "latest stable") in plan(storage, clock)  # the copy
+    repository, store = cold(storage, clock)
+    report = run_retention(repository, store, actor="t", rules=RULES)
+    decided = {(d.id, d.version): d.rule for d in report.decisions}
+    assert decided["Acme.Web", "3.0.0"] == "latest stable"
+    assert decided["Acme.Web", "1.2.0"] == "beyond newest 1 stable, older than 3 days"
+    assert versions_of(repository, "Acme.Web") == ["3.0.0", "2.0.0-beta.2", "1.1.0"]
 
 
 def test_a_deployment_after_the_plan_is_kept(repository, store, storage, clock, tmp_path):

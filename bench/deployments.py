@@ -180,6 +180,8 @@ def run(packages: int, environments: int, before: int, after: int, versions: int
         began = time.perf_counter()
         for package_id in package_ids(packages):
             write_package(storage, package_id, texts)
+        # the catalog, as the feed's first feed-wide query builds it (retention plans from it)
+        open_feed(storage, FeedConfig(clock=lambda: NOW)).repository.catalog.rebuild()
         planned = {
             (p, e): records_for(p, e, after, texts) for p in package_ids(packages) for e in envs
         }

@@ -4,9 +4,15 @@
                                [--s3-packages 200] [--s3-versions 50] [--skip-disk] [--skip-s3]
 
 Fixtures write commit records and small blobs straight through the storage API (no
-archive validation). Prints the plan time (dry run, cold and warm record cache), the
-apply time, the storage calls per package, and the plan time per version at several
-package sizes to show that planning grows linearly with the number of versions.
+archive validation), then build the feed's catalog as the first feed-wide query would.
+Prints the plan time (dry run, cold and warm record cache), the apply time, the storage
+calls per package, and the plan time per version at several package sizes to show that
+planning grows linearly with the number of versions.
+
+The cold plan is compared back to back in the same run with the way it was made before
+the catalog (every record read, one at a time: `from_catalog=False` with
+`feed.core.parallel.READ_THREADS` = 1), and with records read in parallel; the verdict
+line says PASS when the cold plan is at least 8x faster than before (issue 13).
 """
 
 from __future__ import annotations
@@ -20,12 +26,15 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from feed.core import parallel  # noqa: E402
 from feed.core.config import FeedConfig  # noqa: E402
 from feed.core.records import PackageRecord, blob_key, record_key  # noqa: E402
 from feed.retention.job import run_retention  # noqa: E402
@@ -37,6 +46,7 @@ from storage import Storage  # noqa: E402
 START = datetime(2026, 1, 1, tzinfo=UTC)
 NOW = START + timedelta(days=400)
 RULES = Rules(keep_last=10, keep_prerelease=5, prerelease_group_labels=1)
+TARGET = 8.0  # issue 13: a cold plan at least 8x faster than reading records one at a time
 
 
 def version_texts(count: int) -> list[str]:
@@ -77,7 +87,7 @@ def write_package(storage: Storage, package_id: str, texts: list[str]) -> None:
 
 
 def fill(storage: Storage, packages: int, versions: int, threads: int) -> float:
-    """Write the fixture feed; return seconds taken."""
+    """Write the fixture feed and build its catalog; return seconds taken."""
     texts = version_texts(versions)
     began = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
@@ -86,18 +96,60 @@ def fill(storage: Storage, packages: int, versions: int, threads: int) -> float:
                 lambda n: write_package(storage, f"Bench.Package{n:05d}", texts), range(packages)
             )
         )
+    open_feed(storage, FeedConfig(clock=lambda: NOW)).repository.catalog.rebuild()
     return time.perf_counter() - began
 
 
-def timed_run(storage: Storage, dry_run: bool, repository=None):  # noqa: ANN001, ANN201
+@contextmanager
+def read_threads(count: int) -> Iterator[None]:
+    """Read records `count` at a time meanwhile (1: the way before parallel reads)."""
+    saved, parallel.READ_THREADS = parallel.READ_THREADS, count
+    try:
+        yield
+    finally:
+        parallel.READ_THREADS = saved
+
+
+def timed_run(storage: Storage, dry_run: bool, repository=None, from_catalog=True):  # noqa: ANN001, ANN201
     """Run retention once; return (seconds, report, storage calls, repository)."""
     repository = repository or open_feed(storage, FeedConfig(clock=lambda: NOW)).repository
     store = RetentionStore(storage, repository.clock)
     before = Counter(storage.calls)
+    gc.collect()
     began = time.perf_counter()
-    report = run_retention(repository, store, actor="bench", rules=RULES, dry_run=dry_run)
+    report = run_retention(
+        repository, store, actor="bench", rules=RULES, dry_run=dry_run, from_catalog=from_catalog
+    )
     seconds = time.perf_counter() - began
     return seconds, report, Counter(storage.calls) - before, repository
+
+
+def compare_cold_plans(storage: Storage, packages: int, total: int) -> None:
+    """Time the cold plan before (records one at a time) and now, back to back; verdict."""
+    with read_threads(1):
+        old, old_report, old_calls, _ = timed_run(storage, True, from_catalog=False)
+    threaded, _, threaded_calls, _ = timed_run(storage, True, from_catalog=False)
+    new, new_report, new_calls, _ = timed_run(storage, True)
+    same = [d.to_json() for d in old_report.decisions] == [
+        d.to_json() for d in new_report.decisions
+    ]
+    load = ", ".join(f"{n:.2f}" for n in os.getloadavg())
+    print(f"  cold plan, same run (load average {load}):")
+    for label, seconds, calls in (
+        ("before: every record, one at a time", old, old_calls),
+        (f"every record, {parallel.READ_THREADS} reads at a time", threaded, threaded_calls),
+        ("now: from the catalog", new, new_calls),
+    ):
+        print(
+            f"    {label}: {seconds:.2f} s = {seconds / total * 1e6:.0f} us/version; "
+            f"{per_package(calls, packages)}"
+        )
+    ratio = old / new
+    verdict = "PASS" if ratio >= TARGET and same else "MISS"
+    print(
+        f"  {verdict}: cold plan {ratio:.1f}x faster than before (target {TARGET:.0f}x); "
+        f"decisions {'identical' if same else 'DIFFER'}"
+    )
 
 
 def bench_backend(label, make_storage, packages, versions, threads, writer=None) -> None:  # noqa: ANN001
@@ -106,7 +158,8 @@ def bench_backend(label, make_storage, packages, versions, threads, writer=None)
     setup = fill((writer or (lambda s: s))(storage), packages, versions, threads)
     total = packages * versions
     print(f"{label}: {packages} packages x {versions} versions = {total} versions")
-    print(f"  fixture written in {setup:.1f} s")
+    print(f"  fixture written and catalog built in {setup:.1f} s")
+    compare_cold_plans(storage, packages, total)
     cold, report, calls, repository = timed_run(storage, dry_run=True)
     doomed = len(report.deleted)
     print(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from feed.core.errors import PackageConflict
+from feed.core.parallel import read_all
 from storage import ObjectExists, ObjectInfo, ObjectNotFound, PreconditionFailed, Storage
 
 CAS_ATTEMPTS = 32  # each round lets one contender through, so 32 writers all finish
@@ -135,8 +136,8 @@ class JsonRecords(Generic[T]):
         return self._storage.list(prefix)
 
     def values(self, prefix: str) -> Iterator[Versioned[T]]:
-        """Yield every record below a prefix, skipping ones removed while listing."""
-        for info in list(self._storage.list(prefix)):
-            found = self.read(info.key)
+        """Yield every record below a prefix (read in parallel), skipping ones removed since."""
+        keys = [info.key for info in self._storage.list(prefix)]
+        for found in read_all(self.read, keys):
             if found is not None:
                 yield found

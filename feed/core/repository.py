@@ -24,6 +24,7 @@ from feed.core.generation import GENERATION_KEY, GenerationMarker
 from feed.core.intake import describe_upload
 from feed.core.jsonrecords import CAS_ATTEMPTS, Codec, JsonRecords, Versioned
 from feed.core.nuspecs import read_stored_nuspec
+from feed.core.parallel import BATCH, read_all
 from feed.core.queries import matching_versions, newest_first, page, search_records
 from feed.core.records import PACKAGES_PREFIX, PackageRecord, is_record_key, iso_utc, record_key
 from feed.core.uploads import SpooledUpload, check_size, hash_file, spool_stream
@@ -32,7 +33,7 @@ from packer.model.conventions import OverwriteMode, PushStatus
 from packer.model.identity import id_key, validate_id
 from packer.model.ranges import VersionRange
 from packer.model.versions import NuGetVersion, parse_version
-from storage import ObjectNotFound, Storage, StorageError
+from storage import ObjectInfo, ObjectNotFound, Storage, StorageError
 
 __all__ = ["GENERATION_KEY", "PushResult", "Repository", "iso_utc"]
 
@@ -310,20 +311,40 @@ class Repository:
         return found
 
     def _entries_under(self, prefix: str) -> Iterator[tuple[PackageRecord, str]]:
-        """Yield (record, etag) below a prefix in key order, re-reading only changed records."""
+        """Yield (record, etag) below a prefix in key order, re-reading only changed records.
+
+        The listing is taken in batches and each batch's changed records are read in
+        parallel (`feed.core.parallel`): a cold feed-wide read is bound by round trips.
+        """
+        batch: list[ObjectInfo] = []
         for info in self._records.listing(prefix):
-            if not is_record_key(info.key):
+            if is_record_key(info.key):
+                batch.append(info)
+            if len(batch) >= BATCH:
+                yield from self._resolve(batch)
+                batch = []
+        yield from self._resolve(batch)
+
+    def _resolve(self, infos: list[ObjectInfo]) -> Iterator[tuple[PackageRecord, str]]:
+        """Yield (record, etag) of listed records: cached when the etag matches, else read."""
+        hits = {info.key: self._cached(info) for info in infos}
+        stale = [key for key, hit in hits.items() if hit is None]
+        fresh = dict(zip(stale, read_all(self._read, stale), strict=True))
+        for info in infos:
+            hit = hits[info.key]
+            if hit is not None:
+                yield hit[1], hit[0]
                 continue
-            listed_etag = getattr(info, "etag", None)
-            cached = self._cache.get(info.key)
-            if listed_etag and cached and cached[0] == listed_etag:
-                yield cached[1], cached[0]
-                continue
-            found = self._read(info.key)
+            found = fresh[info.key]
             if found is not None:
-                if listed_etag and found.etag != listed_etag:
+                if info.etag and found.etag != info.etag:
                     self._cache.pop(info.key, None)  # changed under us: never trust this pair
                 yield found.value, found.etag
+
+    def _cached(self, info: ObjectInfo) -> tuple[str, PackageRecord] | None:
+        """Return the cached (etag, record) when it has the etag the listing shows."""
+        cached = self._cache.get(info.key)
+        return cached if info.etag and cached and cached[0] == info.etag else None
 
 
 def _keep_or_refuse(

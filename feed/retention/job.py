@@ -9,11 +9,10 @@ leaves at worst an unreferenced blob, never a version that cannot be downloaded.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from itertools import groupby
 
 from feed.core.records import PackageRecord
 from feed.core.repository import Repository
@@ -26,18 +25,15 @@ from feed.retention.policy import (
     Decision,
     Policy,
     Rules,
-    check_pattern,
-    is_glob,
-    matches,
     plan_package,
 )
+from feed.retention.source import PackageVersions, confirm, packages
 from feed.retention.store import RetentionStore
 from packer.model.identity import id_key
 from packer.model.progress import Progress
 from packer.model.versions import parse_version
 
 Clock = Callable[[], datetime]
-Entry = tuple[PackageRecord, str]
 
 
 @dataclass
@@ -79,13 +75,16 @@ def run_retention(
     job: str | None = None,
     deleters: int = 8,
     progress: Progress | None = None,
+    from_catalog: bool = True,
 ) -> RetentionReport:
     """Plan (and unless `dry_run`, apply) retention; `rules` given replace the stored policy.
 
     A non-dry run takes the lease (unless one is given already held), so two jobs never
     delete at once; it is renewed between packages and released at the end. The versions
     of one package are deleted `deleters` at a time (S3 and fsync latency, not CPU, bound).
-    `progress` hears the packages done so far.
+    `progress` hears the packages done so far. The plan comes from the feed's catalog
+    and every package is read afresh before anything of it is deleted
+    (`feed.retention.source`); `from_catalog=False` reads every record instead.
     """
     clock = repository.clock
     now = clock()
@@ -99,19 +98,21 @@ def run_retention(
         lease = store.lease(f"{actor} job {report.job}")
         lease.acquire()
     pool = ThreadPoolExecutor(max(1, deleters), thread_name_prefix="retention-delete")
+    deployments = store.deployments
     try:
         if not dry_run:
             audit.recover()
-        for done, (package_id, entries) in enumerate(_packages(repository, package), 1):
+        source = packages(repository, deployments, package, from_catalog)
+        for done, versions in enumerate(source, 1):
             if lease is not None and not dry_run:
                 lease.renew_if_due()
-            rules_here = policy.rules_for(package_id)
-            deployed = deployed_rules(
-                store.deployments.states(package_id), rules_here.keep_deployed
-            )
-            decisions = _plan(entries, rules_here, pins, started, deployed)
+            rules_here = policy.rules_for(versions.package_id)
+            decisions = _plan(versions, rules_here, pins, started)
+            if not dry_run and not versions.confirmed and any(d.deleted for d, _, _ in decisions):
+                versions = confirm(repository, deployments, versions)  # never delete on a copy
+                decisions = _plan(versions, rules_here, pins, started)
             if not dry_run:
-                decisions = _apply(repository, audit, package_id, decisions, pool)
+                decisions = _apply(repository, audit, versions.package_id, decisions, pool)
             report.decisions.extend(d for d, _, _ in decisions)
             if progress is not None:
                 progress(done, None)
@@ -122,31 +123,15 @@ def run_retention(
     return report
 
 
-def _packages(repository: Repository, pattern: str | None) -> Iterator[tuple[str, list[Entry]]]:
-    """Yield (id, [(record, etag)]) per package from one listing, filtered by id or glob."""
-    if pattern is not None:
-        check_pattern(pattern)
-    exact = pattern is not None and not is_glob(pattern)
-    listing = repository.records_with_etags(pattern if exact else None)
-    for _, group in groupby(listing, key=lambda entry: id_key(entry[0].id)):
-        entries = list(group)
-        package_id = entries[0][0].id
-        if pattern is None or matches(pattern, package_id):
-            yield package_id, entries
-
-
 def _plan(
-    entries: list[Entry],
-    rules: Rules,
-    pins: dict[str, set[str]],
-    started: datetime,
-    deployed: dict[str, str],
+    versions: PackageVersions, rules: Rules, pins: dict[str, set[str]], started: datetime
 ) -> list[Planned]:
     """Plan one package and pair every decision with the record and etag it was made on."""
-    keyed = [(parse_version(record.version), record, etag) for record, etag in entries]
+    keyed = [(parse_version(record.version), record, etag) for record, etag in versions.entries]
     keyed.sort(key=lambda item: item[0], reverse=True)  # the planner's order: newest first
     candidates = [Candidate(r.id, v, _published(r)) for v, r, _ in keyed]
-    package_pins = pins.get(id_key(entries[0][0].id), set())
+    package_pins = pins.get(id_key(versions.package_id), set())
+    deployed = deployed_rules(versions.states, rules.keep_deployed)
     decisions = plan_package(candidates, rules, package_pins, started, deployed)
     return [(d, r, e) for d, (_, r, e) in zip(decisions, keyed, strict=True)]
 

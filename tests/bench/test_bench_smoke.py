@@ -7,6 +7,7 @@ versions, the children ran, and the summary rows are well formed.
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -106,3 +107,15 @@ def test_delta_deploy_bench_runs_both_rows_at_a_small_size(tmp_path) -> None:
     assert delta["mode"] == "delta" and full["mode"] == "full"
     assert 0 < delta["bytes"] < full["bytes"] // 4
     assert delta["bytes"] <= delta_wire and full["bytes"] <= full_wire
+
+
+def test_retention_bench_compares_cold_plans_with_a_verdict(tmp_path, capsys) -> None:
+    from bench import retention as bench_retention
+    from storage.disk import DiskStorage
+
+    make = lambda name: DiskStorage(tmp_path / name)  # noqa: E731
+    bench_retention.bench_backend("disk", make, packages=3, versions=10, threads=2)
+    printed = capsys.readouterr().out
+    assert "before: every record, one at a time" in printed
+    assert "now: from the catalog" in printed
+    assert re.search(r"(PASS|MISS): cold plan [\d.]+x faster .*decisions identical", printed)

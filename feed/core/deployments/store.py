@@ -28,6 +28,7 @@ from feed.core.deployments.records import (
 from feed.core.deployments.state import State, apply, is_applied, same_version
 from feed.core.errors import BadRequest, PackageConflict, PackageNotFound
 from feed.core.jsonrecords import RAW, Codec, JsonRecords, json_codec
+from feed.core.parallel import read_all
 from feed.core.repository import Repository
 from packer.model.environments import check_name, name_key
 from packer.model.errors import BadInput
@@ -172,12 +173,19 @@ class DeploymentStore:
 
     def states(self, package_id: str) -> list[State]:
         """Return the state of one package in every environment it was deployed to."""
-        return list(self._states_under(f"{STATE}{id_key(package_id)}/"))
+        return [state for _, state in self._states_under(f"{STATE}{id_key(package_id)}/")]
+
+    def states_by_package(self) -> dict[str, list[State]]:
+        """Return {id-lower: states} of every deployed package from one listing (retention)."""
+        by_id: dict[str, list[State]] = {}
+        for key, state in self._states_under(STATE):
+            by_id.setdefault(key[len(STATE) :].split("/", 1)[0], []).append(state)
+        return by_id
 
     def environments(self) -> list[dict[str, Any]]:
         """Return per environment each package's current version, when, and on how many targets."""
         by_name: dict[str, dict[str, Any]] = {}
-        for state in self._states_under(STATE):
+        for _, state in self._states_under(STATE):
             name = state["environment"]
             group = by_name.setdefault(name_key(name), {"name": name, "packages": []})
             group["packages"].append(_summary(state))
@@ -186,19 +194,21 @@ class DeploymentStore:
             group["packages"].sort(key=lambda item: item["package_id"].lower())
         return ordered
 
-    def _states_under(self, prefix: str) -> Iterator[State]:
-        """Yield state documents below a prefix, re-reading only those whose etag changed."""
-        for info in self._states.listing(prefix):
-            if not info.key.endswith(".json"):
-                continue
-            cached = self._cache.get(info.key)
-            if cached is not None and info.etag and cached[0] == info.etag:
-                yield cached[1]
-                continue
-            found = self._states.read(info.key)
+    def _states_under(self, prefix: str) -> list[tuple[str, State]]:
+        """Return (key, state) below a prefix in key order, reading changed ones in parallel."""
+        listed = [info for info in self._states.listing(prefix) if info.key.endswith(".json")]
+        stale = [
+            info.key
+            for info in listed
+            if not (info.etag and self._cache.get(info.key, ("",))[0] == info.etag)
+        ]
+        for key, found in zip(stale, read_all(self._states.read, stale), strict=True):
             if found is not None:
-                self._cache[info.key] = (found.etag, found.value)
-                yield found.value
+                self._cache[key] = (found.etag, found.value)
+            else:
+                self._cache.pop(key, None)
+        found_now = [(info.key, self._cache.get(info.key)) for info in listed]
+        return [(key, cached[1]) for key, cached in found_now if cached is not None]
 
 
 def _summary(state: State) -> dict[str, Any]:

@@ -61,7 +61,7 @@ def _level(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @click.option(
     "--compression-level", "--compressionLevel", "compression_level", default="fast",
     show_default=True, callback=_level, metavar="|".join(LEVELS),
-    help="fast (ISA-L deflate) is several times faster than octo's default, optimal, and the "
+    help="fast (libdeflate level 1) is several times faster than octo's default, optimal, and the "
     "package a little larger (about 10%); optimal (libdeflate, zlib-ng) is about the size of zip -6 "
     "and still faster; none stores.",
 )  # fmt: skip

@@ -1,7 +1,7 @@
 """Our own zip writer: raw deflate per entry on a thread pool, byte-for-byte deterministic.
 
 Python's zipfile and Info-ZIP compress on one core with zlib. Here entries are compressed in
-parallel (isal, libdeflate and zlib-ng release the GIL), small files are batched so per-file
+parallel (libdeflate, zlib-ng and isal release the GIL), small files are batched so per-file
 overhead stays low, large files are cut into chunks compressed independently (each primed
 with the 32 KiB before it, pigz style) so memory stays flat, and results are written in the
 order given, whichever thread finishes first.
@@ -26,10 +26,12 @@ from packer.archive.zip.jobs import (  # noqa: F401  (LEVELS, dos_datetime, ... 
     _LOCATOR64,
     _MADE_BY_UNIX,
     DEFLATED,
-    FAST_ISAL_LEVEL,
+    FAST_LIBDEFLATE_LEVEL,
+    FAST_ZLIB_NG_LEVEL,
     LEVELS,
     OPTIMAL_ZLIB_NG_LEVEL,
     STORED,
+    WHOLE_LIMIT,
     WINDOW,
     ZIP64_COUNT_LIMIT,
     ZIP64_LIMIT,
@@ -37,7 +39,6 @@ from packer.archive.zip.jobs import (  # noqa: F401  (LEVELS, dos_datetime, ... 
     _batch_job,
     _chunk_job,
     _entry_meta,
-    _libdeflate_whole,
     _local_header,
     _Piece,
     _read_exact,
@@ -87,7 +88,7 @@ class _Deferred:
 
 
 def default_pool(workers: int) -> Executor:
-    """Threads: isal, libdeflate and zlib-ng release the GIL while they compress.
+    """Threads: libdeflate, zlib-ng and isal release the GIL while they compress.
 
     Worker processes (fork) were measured too: pickling tasks and sending every compressed
     byte back through a pipe cost 0.3 to 0.6 CPU seconds more per 300 MB, and on a shared
@@ -120,7 +121,7 @@ class ZipWriter:
         budget: int | None = None,
         zip64_threshold: int = ZIP64_LIMIT,
         zip64_count_threshold: int = ZIP64_COUNT_LIMIT,
-        optimal_whole_limit: int = 16 << 20,
+        whole_limit: int = WHOLE_LIMIT,
         executor: Executor | None = None,
         digest: bool = False,
         central_in_memory: int = 4 << 20,
@@ -136,7 +137,7 @@ class ZipWriter:
             inline = executor is None and self.workers <= INLINE_MAX_WORKERS
             inline_below = INLINE_BELOW if inline else 0
         self.inline_below = inline_below
-        self.codec = codec_for(level, optimal_whole_limit)
+        self.codec = codec_for(level, whole_limit)
         self.chunk_size = chunk_size
         self.batch_bytes = batch_bytes
         self.batch_files = batch_files
@@ -163,7 +164,7 @@ class ZipWriter:
             self.batch_bytes,
             self.batch_files,
         )
-        weight = 2 if self.codec.whole is _libdeflate_whole else 1
+        weight = self.codec.weight
         for entry in entries:
             data = entry.data
             size = len(data) if data is not None else entry.size

@@ -246,6 +246,40 @@ def _local_header(
     return header + name + extra
 
 
+def central_record(
+    name: bytes,
+    flags: int,
+    method: int,
+    dos: tuple[int, int],
+    crc: int,
+    csize: int,
+    usize: int,
+    attr: int,
+    offset: int,
+    zip64_threshold: int,
+) -> bytes:
+    """Build one central directory record; large values move to a zip64 extra field."""
+    extra_fields = []
+    if usize >= zip64_threshold:
+        extra_fields.append(usize)
+        usize = ZIP64_LIMIT
+    if csize >= zip64_threshold:
+        extra_fields.append(csize)
+        csize = ZIP64_LIMIT
+    if offset >= zip64_threshold:
+        extra_fields.append(offset)
+        offset = ZIP64_LIMIT
+    extra = b""
+    if extra_fields:
+        extra = struct.pack(f"<HH{len(extra_fields)}Q", 1, 8 * len(extra_fields), *extra_fields)
+    version = 45 if extra_fields else 20
+    header = _CENTRAL.pack(
+        0x02014B50, _MADE_BY_UNIX | version, version, flags, method, dos[0], dos[1], crc,
+        csize, usize, len(name), len(extra), 0, 0, 0, attr, offset,
+    )  # fmt: skip
+    return header + name + extra
+
+
 def _chunk_job(codec: _Codec, entry: ZipEntry, offset: int, length: int) -> tuple[_Piece, bytes]:
     """Compress one chunk of a large file primed with the window before it."""
     assert entry.path is not None

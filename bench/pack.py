@@ -4,8 +4,8 @@ Builds (once) a tree of at least 300 MB and 15,000 files under /tmp by copying f
 --source folders (default: this interpreter's standard library, which holds site-packages on
 most installs), warms the page cache, then times zip -6 and `octopack pack` at each level as
 subprocesses. Prints wall and CPU seconds, MB/s, output size, size and speed relative to zip,
-and the peak RSS: of the whole process tree (pack, its walker and any other children, summed
-and sampled from /proc every 20 ms) or of the largest single process (os.wait4), whichever is
+and the peak memory: of the whole process tree (pack, its walker and worker processes: their
+proportional set sizes summed, sampled from /proc every 20 ms) or of the largest single process (os.wait4), whichever is
 higher. On a shared machine wall times swing with the
 load; the CPU column (user + sys) shows the work done. Figures only; nothing here is a test.
 
@@ -94,7 +94,8 @@ def tree_stats(tree: Path) -> tuple[int, int]:
 
 
 def tree_rss(root: int) -> int:
-    """Bytes resident now in `root` and all its descendants (from /proc; 0 where there is none)."""
+    """Bytes resident now in `root` and all its descendants, from /proc: each process's
+    proportional share (PSS), so pages a forked worker shares with its parent count once."""
     parents: dict[int, int] = {}
     resident: dict[int, int] = {}
     for entry in os.scandir("/proc"):
@@ -112,8 +113,21 @@ def tree_rss(root: int) -> int:
         ancestor = pid
         while ancestor not in (root, 0, 1) and ancestor in parents:
             ancestor = parents[ancestor]
-        total += size if ancestor == root else 0
+        if ancestor == root:
+            total += _pss(pid, size)
     return total
+
+
+def _pss(pid: int, rss: int) -> int:
+    """A process's proportional set size; its RSS where the kernel does not say."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return rss
 
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096

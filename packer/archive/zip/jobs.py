@@ -32,7 +32,8 @@ FAST_LIBDEFLATE_LEVEL = 1
 FAST_ZLIB_NG_LEVEL = 2  # chunks of files past the whole limit, and tar.gz (no dictionary in
 # libdeflate); zlib-ng's level 1 is a sixth larger than ISA-L's, its level 2 a little smaller
 FAST_SMALL = 16 << 10
-WHOLE_LIMIT = 16 << 20
+# files past this are compressed in chunks (libdeflate has no streaming), so memory stays flat
+WHOLE_LIMIT = {"none": 4 << 20, "fast": 16 << 20, "optimal": 16 << 20}
 OPTIMAL_LIBDEFLATE_LEVEL = 5
 OPTIMAL_ZLIB_NG_LEVEL = 5
 STORED, DEFLATED = 0, 8
@@ -111,15 +112,17 @@ def _zlib_ng_chunk(
     return comp.compress(data) + comp.flush(zlib_ng.Z_FINISH if final else zlib_ng.Z_SYNC_FLUSH)
 
 
-def codec_for(level: str, whole_limit: int = WHOLE_LIMIT) -> _Codec:
+def codec_for(level: str, whole_limit: int | None = None) -> _Codec:
     """Pick the deflate implementations for a compression level name; files past
-    `whole_limit` are compressed in chunks (stored ones are always read in chunks)."""
+    `whole_limit` (default: the level's) are compressed in chunks."""
+    if level in WHOLE_LIMIT:
+        whole_limit = whole_limit or WHOLE_LIMIT[level]
     if level == "none":
         return _Codec(None, None, 4 << 20)
     if level == "fast":
-        return _Codec(_fast_whole, _fast_chunk, whole_limit, 2)
+        return _Codec(_fast_whole, _fast_chunk, whole_limit, 2)  # type: ignore[arg-type]
     if level == "optimal":
-        return _Codec(_libdeflate_whole, _zlib_ng_chunk, whole_limit, 2)
+        return _Codec(_libdeflate_whole, _zlib_ng_chunk, whole_limit, 2)  # type: ignore[arg-type]
     raise BadInput(f"unknown compression level {level!r}: use one of {', '.join(LEVELS)}")
 
 

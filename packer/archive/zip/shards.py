@@ -10,8 +10,10 @@ offsets), so the package is the same whichever way and with however many workers
 
 from __future__ import annotations
 
+import hashlib
 import marshal
 import os
+import queue
 import select
 import signal
 import struct
@@ -28,6 +30,10 @@ from packer.model import errors
 SHARD_BYTES = 8 << 20
 SHARD_FILES = 2048
 QUEUED = 2  # shards queued per worker, so none waits for the parent between shards
+# what the workers may hold at once, all together, whatever their number: a shard counts its
+# biggest member's read and deflate buffers, plus a little for batches and the write queue
+MEMORY_BUDGET = 48 << 20
+SHARD_OVERHEAD = 3 << 20
 _HEADER = struct.Struct("<I")
 
 
@@ -45,37 +51,77 @@ def write_zip_sharded(
     """Write `entries` as a zip to `out` (a real file) with `workers` processes; segment
     files go to `folder` (best: the package's, so that copies stay in one file system)."""
     out.flush()
-    out.seek(0, os.SEEK_END)
+    start = out.seek(0, os.SEEK_END)
     pool = _Workers(workers, level, options, folder)
     joiner = ZipWriter(out, level, digest=digest, **options)
+    whole_limit, chunk = joiner.codec.whole_limit, joiner.chunk_size
+    hasher = _Hasher(out.fileno(), start) if digest else None
     try:
-        pool.run(_shards(entries), lambda shard: _join(out, joiner, *shard))
+        pool.run(_shards(entries, whole_limit, chunk),
+                 lambda shard: _join(out, joiner, hasher, *shard))  # fmt: skip
     except BaseException:
         joiner.abort()
         raise
     finally:
         pool.close()
+        if hasher is not None:
+            joiner.hashed = hasher.close()
     out.seek(0, os.SEEK_END)  # the file object does not see what copy_file_range moved
     joiner.finish()
     return joiner.stats
 
 
-def _shards(entries: Iterable[ZipEntry]) -> Iterator[list[tuple]]:
-    """Runs of entries of about SHARD_BYTES, in order; a big file closes the run it is in."""
+def _shards(
+    entries: Iterable[ZipEntry], whole_limit: int, chunk: int
+) -> Iterator[tuple[list[tuple], int]]:
+    """Runs of entries of about SHARD_BYTES, in order, each with the memory it needs."""
     shard: list[tuple] = []
-    size = 0
+    size = peak = 0
     for entry in entries:
         shard.append(tuple(entry))
-        size += len(entry.data) if entry.data is not None else entry.size
+        length = len(entry.data) if entry.data is not None else entry.size
+        size += length
+        peak = max(peak, 2 * length if length <= whole_limit else 2 * chunk + (64 << 10))
         if size >= SHARD_BYTES or len(shard) >= SHARD_FILES:
-            yield shard
-            shard, size = [], 0
+            yield shard, peak + SHARD_OVERHEAD
+            shard, size, peak = [], 0, 0
     if shard:
-        yield shard
+        yield shard, peak + SHARD_OVERHEAD
 
 
-def _join(out: BinaryIO, joiner: ZipWriter, fd: int, start: int, length: int,
-          members: list[Member]) -> None:  # fmt: skip
+class _Hasher:
+    """Hash the package's bytes on a thread as shards are joined (reading them back from the
+    page cache), so that the digest is nearly done when the last shard is."""
+
+    def __init__(self, fd: int, start: int) -> None:
+        self.fd, self.done = fd, 0
+        self.sha = hashlib.sha256()
+        self.regions: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self.region(start)
+        self.thread = threading.Thread(target=self._run, name="zip-hash", daemon=True)
+        self.thread.start()
+
+    def region(self, end: int) -> None:
+        """Bytes up to `end` are in the file: hash them."""
+        self.regions.put(end)
+
+    def _run(self) -> None:
+        while (end := self.regions.get()) is not None:
+            while self.done < end:
+                block = os.pread(self.fd, min(end - self.done, 1 << 20), self.done)
+                if not block:
+                    return  # the file is shorter than told: the writer's catch-up hashes it
+                self.sha.update(block)
+                self.done += len(block)
+
+    def close(self) -> tuple[object, int]:
+        self.regions.put(None)
+        self.thread.join()
+        return self.sha, self.done
+
+
+def _join(out: BinaryIO, joiner: ZipWriter, hasher: _Hasher | None, fd: int, start: int,
+          length: int, members: list[Member]) -> None:  # fmt: skip
     """Append one shard's bytes from its segment file and note its members' offsets."""
     base = joiner._offset
     target = out.fileno()
@@ -89,6 +135,8 @@ def _join(out: BinaryIO, joiner: ZipWriter, fd: int, start: int, length: int,
             raise errors.OperationFailed("could not copy a shard into the package")
         done += copied
     joiner.skip_to(base + length)
+    if hasher is not None:
+        hasher.region(base + length)
     joiner.add_members([(*m[:8], base + m[8] - start) for m in members])
 
 
@@ -120,19 +168,25 @@ class _Workers:
         self.procs.append((pid, task_w, result_r, os.dup(segment.fileno())))
         segment.close()
 
-    def run(self, shards: Iterator[list[tuple]], join) -> None:
-        """Hand out shards, the next to the least busy worker; join results in order."""
-        queued: list[deque[int]] = []  # shard numbers per worker, in the order sent
+    def run(self, shards: Iterator[tuple[list[tuple], int]], join) -> None:
+        """Hand out shards, the next to the least busy worker, while the memory budget
+        allows; join the results in order."""
+        queued: list[deque[tuple[int, int]]] = []  # (shard number, memory) per worker
         results: dict[int, tuple] = {}
-        sent = joined = 0
+        sent = joined = in_flight = 0
         more = True
         by_fd: dict[int, int] = {}
+        held: tuple[list[tuple], int] | None = None
         while True:
             while more:
-                shard = next(shards, None)
-                if shard is None:
+                held = held or next(shards, None)
+                if held is None:
                     more = False
                     break
+                shard, memory = held
+                if sent > joined + len(results) and in_flight + memory > MEMORY_BUDGET:
+                    break  # wait until a worker has finished a shard
+                held = None
                 busy = [len(q) for q in queued]
                 if len(self.procs) < self.count and (not busy or min(busy) > 0):
                     self._start()
@@ -140,7 +194,8 @@ class _Workers:
                     by_fd[self.procs[-1][2]] = len(self.procs) - 1
                 worker = min(range(len(self.procs)), key=lambda i: len(queued[i]))
                 _send(self.procs[worker][1], (sent, shard))
-                queued[worker].append(sent)
+                queued[worker].append((sent, memory))
+                in_flight += memory
                 sent += 1
                 if len(self.procs) == self.count and min(len(q) for q in queued) >= QUEUED:
                     break
@@ -152,7 +207,8 @@ class _Workers:
                 reply = _receive(fd)
                 if reply[0] == "error":
                     raise _error(reply[1], reply[2])
-                number = queued[worker].popleft()
+                number, memory = queued[worker].popleft()
+                in_flight -= memory
                 results[number] = (self.procs[worker][3], *reply[1:])
             while joined in results:
                 join(results.pop(joined))

@@ -30,7 +30,6 @@ from packer.archive.zip.jobs import (  # noqa: F401  (LEVELS, dos_datetime, ... 
     LEVELS,
     OPTIMAL_ZLIB_NG_LEVEL,
     STORED,
-    WHOLE_LIMIT,
     WINDOW,
     ZIP64_COUNT_LIMIT,
     ZIP64_LIMIT,
@@ -125,7 +124,7 @@ class ZipWriter:
         budget: int | None = None,
         zip64_threshold: int = ZIP64_LIMIT,
         zip64_count_threshold: int = ZIP64_COUNT_LIMIT,
-        whole_limit: int = WHOLE_LIMIT,
+        whole_limit: int | None = None,
         executor: Executor | None = None,
         digest: bool = False,
         central_in_memory: int = 4 << 20,
@@ -158,6 +157,8 @@ class ZipWriter:
         self._stream: _Stream | None = None
         # set by a shard worker: members are collected here instead of central records
         self.members: list[Member] | None = None
+        # set by the shard joiner: a SHA-256 of the bytes it put in the file, and their count
+        self.hashed: tuple[object, int] | None = None
 
     # planning -------------------------------------------------------------------------
 
@@ -297,7 +298,7 @@ class ZipWriter:
     def _open_sink(self) -> WriteSink:
         """Start the sink thread on first use: after the pool has forked its workers."""
         if self._sink is None:
-            self._sink = WriteSink(self.out, digest=self.digest,
+            self._sink = WriteSink(self.out, digest=self.digest, hashed=self.hashed,
                                    max_pending=min(self.budget // 4, SINK_PENDING))  # fmt: skip
         return self._sink
 

@@ -88,3 +88,16 @@ def test_a_file_that_shrank_fails_in_the_worker_and_the_parent_says_so(
     for pid in forked:
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # every worker was reaped
+
+
+def test_a_shard_counts_the_buffers_of_its_biggest_member() -> None:
+    """The parent's memory budget needs each shard's peak: whole files twice their size (read
+    and deflated), files past the whole limit a chunk's worth, whatever their size."""
+    small = [ZipEntry(f"s{i}", size=1000) for i in range(3)]
+    whole, huge = ZipEntry("whole", size=3 << 20), ZipEntry("huge", size=1 << 30)
+    limits = {"whole_limit": 4 << 20, "chunk": 1 << 20}
+    [(entries, peak)] = shards._shards([*small, whole], **limits)
+    assert len(entries) == 4 and peak == 2 * (3 << 20) + shards.SHARD_OVERHEAD
+    [(entries, peak)] = shards._shards([*small, huge], **limits)
+    assert len(entries) == 4 and peak == 2 * (1 << 20) + (64 << 10) + shards.SHARD_OVERHEAD
+    assert len(list(shards._shards([huge, *small], **limits))) == 2  # the big one ends its run

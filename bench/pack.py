@@ -4,7 +4,9 @@ Builds (once) a tree of at least 300 MB and 15,000 files under /tmp by copying f
 --source folders (default: this interpreter's standard library, which holds site-packages on
 most installs), warms the page cache, then times zip -6 and `octopack pack` at each level as
 subprocesses. Prints wall and CPU seconds, MB/s, output size, size and speed relative to zip,
-and the peak RSS of each process (os.wait4). On a shared machine wall times swing with the
+and the peak memory: of the whole process tree (pack, its walker and worker processes: their
+proportional set sizes summed, sampled from /proc every 20 ms) or of the largest single process (os.wait4), whichever is
+higher. On a shared machine wall times swing with the
 load; the CPU column (user + sys) shows the work done. Figures only; nothing here is a test.
 
 With --threads 1,2,... each level runs once per thread count (`pack --threads N`). The
@@ -25,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import threading
 import time
 from pathlib import Path
 
@@ -90,21 +93,85 @@ def tree_stats(tree: Path) -> tuple[int, int]:
     return total, files
 
 
+def tree_rss(root: int) -> int:
+    """Bytes resident now in `root` and all its descendants, from /proc: each process's
+    proportional share (PSS), so pages a forked worker shares with its parent count once."""
+    parents: dict[int, int] = {}
+    resident: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        pid = int(entry.name)
+        parents[pid], resident[pid] = int(fields[1]), int(fields[21]) * _PAGE
+    total = 0
+    for pid, size in resident.items():
+        ancestor = pid
+        while ancestor not in (root, 0, 1) and ancestor in parents:
+            ancestor = parents[ancestor]
+        if ancestor == root:
+            total += _pss(pid, size)
+    return total
+
+
+def _pss(pid: int, rss: int) -> int:
+    """A process's proportional set size; its RSS where the kernel does not say."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return rss
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+class TreeMemory:
+    """The highest sum of resident memory of a process and its children, sampled on a thread."""
+
+    def __init__(self, pid: int, interval: float = 0.02) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, args=(pid, interval), daemon=True)
+        self._thread.start()
+
+    def _sample(self, pid: int, interval: float) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, tree_rss(pid))
+            self._stop.wait(interval)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
 def timed(
     command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> tuple[float, float, float, str]:
-    """Run a command; return wall seconds, its CPU seconds, its own peak RSS (MiB), stdout."""
+    """Run a command; return wall seconds, CPU seconds (its children's too), peak RSS (MiB:
+    the process tree's sampled sum or the largest process's own peak, the higher), stdout."""
     start = time.perf_counter()
     proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=env)  # fmt: skip
+    memory = TreeMemory(proc.pid) if os.path.isdir("/proc") else None
     assert proc.stdout is not None and proc.stderr is not None
     stdout, stderr = proc.stdout.read(), proc.stderr.read()
+    tree_peak = memory.stop() if memory is not None else 0  # before reaping: pid still there
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         sys.exit(f"{command[0]} failed ({proc.returncode}): {stderr.decode()[-2000:]}")
-    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout.decode()
+    peak = max(usage.ru_maxrss * 1024, tree_peak) / (1 << 20)
+    return elapsed, usage.ru_utime + usage.ru_stime, peak, stdout.decode()
 
 
 def run_round(

@@ -61,7 +61,7 @@ def _level(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @click.option(
     "--compression-level", "--compressionLevel", "compression_level", default="fast",
     show_default=True, callback=_level, metavar="|".join(LEVELS),
-    help="fast (ISA-L deflate) is several times faster than octo's default, optimal, and the "
+    help="fast (libdeflate level 1) is several times faster than octo's default, optimal, and the "
     "package a little larger (about 10%); optimal (libdeflate, zlib-ng) is about the size of zip -6 "
     "and still faster; none stores.",
 )  # fmt: skip
@@ -72,8 +72,9 @@ def _level(ctx: click.Context, param: click.Parameter, value: str) -> str:
 )  # fmt: skip
 @click.option(
     "--threads", type=click.IntRange(1, 1024), envvar="OCTOPACK_THREADS", metavar="N",
-    help="Compress on N threads (or OCTOPACK_THREADS) [default: the CPUs this process may use, "
-    "from its affinity and its cgroup's CPU quota]. The package is the same whatever N is.",
+    help="Compress with N workers (or OCTOPACK_THREADS): a zip or nupkg with N worker processes "
+    "from 2 on, else threads [default: the CPUs this process may use, from its affinity and its "
+    "cgroup's CPU quota]. The package is the same whatever N is.",
 )  # fmt: skip
 @output_format_option
 @report_errors

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 # asked for: every millisecond of start-up counts against a 2-second pack.
 
 DEFAULT_AUTHORS = "octopack"
+# from this many workers on, a zip is written by processes: on 2 loaded cores 2 processes took
+# half the wall time of 2 threads (GIL waits on every read's return), 1 thread stays in-process
+PROCESS_MIN = 2
 DEFAULT_DESCRIPTION = "A deployment package built by octopack."
 
 
@@ -299,7 +302,8 @@ def _write_atomically(
         raise BadInput(f"cannot write to out folder {out_dir}: {error.strerror}") from error
     try:
         with os.fdopen(fd, "w+b") as handle:
-            digest = _write_format(handle, fmt, entries, options.compression_level, writer_options)
+            digest = _write_format(handle, fmt, entries, options.compression_level,
+                                   {"folder": out_dir, **writer_options})  # fmt: skip
             check()
             handle.flush()
             os.fsync(handle.fileno())
@@ -318,13 +322,28 @@ def _write_atomically(
 def _write_format(
     handle: BinaryIO, fmt: str, entries: Iterable[ZipEntry], level: str, writer_options: dict
 ) -> str | None:
-    """Write the archive; return its SHA-256 when the writer computed it on the way."""
+    """Write the archive; return its SHA-256 when the writer computed it on the way.
+
+    With two workers or more a zip is written by worker processes (see zip/shards.py): the
+    same bytes as threads, without the GIL between the reading and the ordering of entries.
+    """
     if archive_format(fmt).family == "tar":
         from packer.archive.tar.writer import write_tar_gz
 
         write_tar_gz(handle, entries, level)
         return None
-    return write_zip(handle, entries, level, digest=True, **writer_options).sha256
+    options = dict(writer_options)
+    folder = options.pop("folder", None)
+    if (
+        options.get("workers", 1) >= PROCESS_MIN
+        and hasattr(os, "fork")
+        and "executor" not in options
+    ):
+        from packer.archive.zip.shards import write_zip_sharded
+
+        return write_zip_sharded(handle, entries, level, folder=folder, digest=True,
+                                 **options).sha256  # fmt: skip
+    return write_zip(handle, entries, level, digest=True, **options).sha256
 
 
 def _publish(temp: str, final: str, overwrite: bool) -> None:

@@ -13,7 +13,7 @@ from typing import BinaryIO
 from isal import isal_zlib
 from zlib_ng import zlib_ng
 
-from packer.archive.zip.writer import FAST_ISAL_LEVEL, OPTIMAL_ZLIB_NG_LEVEL, ZipEntry
+from packer.archive.zip.writer import FAST_ZLIB_NG_LEVEL, OPTIMAL_ZLIB_NG_LEVEL, ZipEntry
 from packer.model.errors import BadInput, OperationFailed
 
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # no name, mtime 0, OS unknown
@@ -23,14 +23,14 @@ _BUFFER = 1 << 20
 class GzipStream:
     """A write-only gzip member around a raw deflate stream, with a fixed header.
 
-    Deflate runs on its own thread (ISA-L and zlib-ng release the GIL) while tarfile builds
+    Deflate runs on its own thread (zlib-ng releases the GIL) while tarfile builds
     the next records; the pieces and their order are the same as inline, so are the bytes.
     """
 
     def __init__(self, out: BinaryIO, level: str) -> None:
         self.out = out
         if level == "fast":
-            self._comp = isal_zlib.compressobj(FAST_ISAL_LEVEL, isal_zlib.DEFLATED, -15)
+            self._comp = zlib_ng.compressobj(FAST_ZLIB_NG_LEVEL, zlib_ng.DEFLATED, -15)
         elif level == "optimal":
             self._comp = zlib_ng.compressobj(OPTIMAL_ZLIB_NG_LEVEL, zlib_ng.DEFLATED, -15)
         elif level == "none":

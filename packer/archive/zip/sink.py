@@ -21,11 +21,17 @@ class WriteSink:
     wait in the queue, so memory stays bounded however slow the disk is.
     """
 
-    def __init__(self, out: BinaryIO, *, digest: bool = False, max_pending: int = 8 << 20) -> None:
+    def __init__(
+        self, out: BinaryIO, *, digest: bool = False, max_pending: int = 8 << 20,
+        hashed: tuple[object, int] | None = None,
+    ) -> None:  # fmt: skip
+        """`hashed`: a SHA-256 already fed with the file's first bytes, and how many."""
         self.out = out
         self._hash = hashlib.sha256() if digest else None
         self._hashed = 0
-        self._held = out.tell() > 0  # earlier content is hashed by the first catch-up
+        if digest and hashed is not None:
+            self._hash, self._hashed = hashed  # type: ignore[assignment]
+        self._held = out.tell() > self._hashed  # the rest is hashed by the first catch-up
         self._max_pending = max_pending
         self._pending = 0
         self._cond = threading.Condition()

@@ -1,7 +1,7 @@
 """Our own zip writer: raw deflate per entry on a thread pool, byte-for-byte deterministic.
 
 Python's zipfile and Info-ZIP compress on one core with zlib. Here entries are compressed in
-parallel (isal, libdeflate and zlib-ng release the GIL), small files are batched so per-file
+parallel (libdeflate, zlib-ng and isal release the GIL), small files are batched so per-file
 overhead stays low, large files are cut into chunks compressed independently (each primed
 with the 32 KiB before it, pigz style) so memory stays flat, and results are written in the
 order given, whichever thread finishes first.
@@ -9,7 +9,6 @@ order given, whichever thread finishes first.
 
 from __future__ import annotations
 
-import struct
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -26,7 +25,8 @@ from packer.archive.zip.jobs import (  # noqa: F401  (LEVELS, dos_datetime, ... 
     _LOCATOR64,
     _MADE_BY_UNIX,
     DEFLATED,
-    FAST_ISAL_LEVEL,
+    FAST_LIBDEFLATE_LEVEL,
+    FAST_ZLIB_NG_LEVEL,
     LEVELS,
     OPTIMAL_ZLIB_NG_LEVEL,
     STORED,
@@ -37,10 +37,10 @@ from packer.archive.zip.jobs import (  # noqa: F401  (LEVELS, dos_datetime, ... 
     _batch_job,
     _chunk_job,
     _entry_meta,
-    _libdeflate_whole,
     _local_header,
     _Piece,
     _read_exact,
+    central_record,
     codec_for,
     dos_datetime,
 )
@@ -55,6 +55,10 @@ ENTRY_COST = 16 << 10  # budget charged per pending entry, so tiny files cannot 
 BUDGET_BASE = 16 << 20
 BUDGET_PER_THREAD = 4 << 20
 SINK_PENDING = 8 << 20
+
+
+# a written member: (name, flags, method, dos, crc, csize, usize, attr, local header offset)
+Member = tuple[bytes, int, int, tuple[int, int], int, int, int, int, int]
 
 
 @dataclass
@@ -87,7 +91,7 @@ class _Deferred:
 
 
 def default_pool(workers: int) -> Executor:
-    """Threads: isal, libdeflate and zlib-ng release the GIL while they compress.
+    """Threads: libdeflate, zlib-ng and isal release the GIL while they compress.
 
     Worker processes (fork) were measured too: pickling tasks and sending every compressed
     byte back through a pipe cost 0.3 to 0.6 CPU seconds more per 300 MB, and on a shared
@@ -120,7 +124,7 @@ class ZipWriter:
         budget: int | None = None,
         zip64_threshold: int = ZIP64_LIMIT,
         zip64_count_threshold: int = ZIP64_COUNT_LIMIT,
-        optimal_whole_limit: int = 16 << 20,
+        whole_limit: int | None = None,
         executor: Executor | None = None,
         digest: bool = False,
         central_in_memory: int = 4 << 20,
@@ -136,7 +140,7 @@ class ZipWriter:
             inline = executor is None and self.workers <= INLINE_MAX_WORKERS
             inline_below = INLINE_BELOW if inline else 0
         self.inline_below = inline_below
-        self.codec = codec_for(level, optimal_whole_limit)
+        self.codec = codec_for(level, whole_limit)
         self.chunk_size = chunk_size
         self.batch_bytes = batch_bytes
         self.batch_files = batch_files
@@ -151,6 +155,10 @@ class ZipWriter:
         self._sink: WriteSink | None = None
         self._executor = executor
         self._stream: _Stream | None = None
+        # set by a shard worker: members are collected here instead of central records
+        self.members: list[Member] | None = None
+        # set by the shard joiner: a SHA-256 of the bytes it put in the file, and their count
+        self.hashed: tuple[object, int] | None = None
 
     # planning -------------------------------------------------------------------------
 
@@ -163,7 +171,7 @@ class ZipWriter:
             self.batch_bytes,
             self.batch_files,
         )
-        weight = 2 if self.codec.whole is _libdeflate_whole else 1
+        weight = self.codec.weight
         for entry in entries:
             data = entry.data
             size = len(data) if data is not None else entry.size
@@ -199,6 +207,12 @@ class ZipWriter:
 
     def write(self, entries: Iterable[ZipEntry]) -> ZipStats:
         """Compress and write every entry, then the central directory; return the stats."""
+        self.write_members(entries)
+        self.finish()
+        return self.stats
+
+    def write_members(self, entries: Iterable[ZipEntry]) -> None:
+        """Compress and write every entry's local header and data, in order."""
         pending: deque[tuple[_Unit, Future | _Deferred]] = deque()
         in_flight = 0
         units = self._plan(entries)
@@ -218,10 +232,11 @@ class ZipWriter:
             except BaseException:
                 for _, future in pending:
                     future.cancel()
-                if self._sink is not None:
-                    self._sink.abort()
-                self._central.close()
+                self.abort()
                 raise
+
+    def finish(self) -> None:
+        """Write the central directory and end records, wait for the writes; set the stats."""
         try:
             self._finish()
         except BaseException:
@@ -230,7 +245,21 @@ class ZipWriter:
         finally:
             self._central.close()
         self.stats.sha256 = self._open_sink().close()
-        return self.stats
+
+    def close_members(self) -> None:
+        """Wait until the members are written (a shard worker's end: no central directory)."""
+        self._central.close()
+        self._open_sink().close()
+
+    def abort(self) -> None:
+        """Stop writing after a failure; what was written is left to the caller to remove."""
+        if self._sink is not None:
+            self._sink.abort()
+        self._central.close()
+
+    def skip_to(self, offset: int) -> None:
+        """Continue at `offset`: bytes up to there were put in the file by someone else."""
+        self._offset = offset
 
     # writing ----------------------------------------------------------------------------
 
@@ -241,27 +270,35 @@ class ZipWriter:
             self._write_chunk(unit, piece, raw)
             return
         blob, metas = result  # type: ignore[misc]
-        base, limit = self._offset, self.zip64
+        base = self._offset
+        self._write(blob)
+        self.add_members([(*meta[:8], base + meta[8]) for meta in metas])
+
+    def add_members(self, metas: list[Member]) -> None:
+        """Note members written at the given offsets: their central records, or (when
+        collecting, in a shard worker) the members themselves for the parent to place."""
+        if self.members is not None:
+            self.members.extend(metas)
+            return
+        limit = self.zip64
         central: list[bytes] = []
         pack = _CENTRAL.pack
-        for name, flags, method, dos, crc, csize, usize, attr, rel in metas:
-            offset = base + rel
+        for name, flags, method, dos, crc, csize, usize, attr, offset in metas:
             if offset >= limit or csize >= limit or usize >= limit:
-                central.append(self._central_record(name, flags, method, dos, crc, csize, usize,
-                                                    attr, offset))  # fmt: skip
+                central.append(central_record(name, flags, method, dos, crc, csize, usize, attr,
+                                              offset, limit))  # fmt: skip
             else:
                 central.append(
                     pack(0x02014B50, _MADE_BY_UNIX | 20, 20, flags, method, dos[0], dos[1], crc,
                          csize, usize, len(name), 0, 0, 0, 0, attr, offset) + name
                 )  # fmt: skip
-        self._write(blob)
         self._central.write(b"".join(central))
         self._count += len(metas)
 
     def _open_sink(self) -> WriteSink:
         """Start the sink thread on first use: after the pool has forked its workers."""
         if self._sink is None:
-            self._sink = WriteSink(self.out, digest=self.digest,
+            self._sink = WriteSink(self.out, digest=self.digest, hashed=self.hashed,
                                    max_pending=min(self.budget // 4, SINK_PENDING))  # fmt: skip
         return self._sink
 
@@ -314,45 +351,8 @@ class ZipWriter:
             raise OperationFailed(f"{entry.name}: compressed size crossed the zip64 limit")
         sink.patch(stream.header_at, header)
         sink.release()
-        self._central.write(
-            self._central_record(stream.name, stream.flags, stream.method, stream.dos, stream.crc,
-                                 csize, entry.size, stream.attr, stream.header_at)
-        )  # fmt: skip
-        self._count += 1
-
-    def _central_record(
-        self,
-        name: bytes,
-        flags: int,
-        method: int,
-        dos: tuple[int, int],
-        crc: int,
-        csize: int,
-        usize: int,
-        attr: int,
-        offset: int,
-    ) -> bytes:
-        """Build one central directory record; large values move to a zip64 extra field."""
-        extra_fields = []
-        if usize >= self.zip64:
-            extra_fields.append(usize)
-            usize = ZIP64_LIMIT
-        if csize >= self.zip64:
-            extra_fields.append(csize)
-            csize = ZIP64_LIMIT
-        if offset >= self.zip64:
-            extra_fields.append(offset)
-            offset = ZIP64_LIMIT
-        extra = b""
-        if extra_fields:
-            extra = struct.pack(f"<HH{len(extra_fields)}Q", 1, 8 * len(extra_fields),
-                                *extra_fields)  # fmt: skip
-        version = 45 if extra_fields else 20
-        header = _CENTRAL.pack(
-            0x02014B50, _MADE_BY_UNIX | version, version, flags, method, dos[0], dos[1], crc,
-            csize, usize, len(name), len(extra), 0, 0, 0, attr, offset,
-        )  # fmt: skip
-        return header + name + extra
+        self.add_members([(stream.name, stream.flags, stream.method, stream.dos, stream.crc, csize,
+                           entry.size, stream.attr, stream.header_at)])  # fmt: skip
 
     def _finish(self) -> None:
         """Write the central directory and the end records (zip64 ones when needed)."""

@@ -56,7 +56,7 @@ def test_large_file_is_streamed_in_chunks_with_flat_memory(tmp_path: Path, level
     try:
         with open(target, "wb") as handle:
             write_zip(handle, [file_entry(big)], level, chunk_size=1 << 20, budget=6 << 20,
-                      optimal_whole_limit=4 << 20)  # fmt: skip
+                      whole_limit=4 << 20)  # fmt: skip
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

@@ -31,7 +31,7 @@ from bench.feed import (  # noqa: E402
     fixture_objects,
     quiet_request_logs,
 )
-from feed.core.catalog import COMPLETE_KEY, SHARDS, Catalog  # noqa: E402
+from feed.core.catalog import COMPLETE_KEY, Catalog, shard_bytes  # noqa: E402
 from feed.core.config import FeedConfig  # noqa: E402
 from feed.core.records import PackageRecord, is_record_key  # noqa: E402
 from feed.services import open_feed  # noqa: E402
@@ -52,8 +52,8 @@ def write_catalog(storage, packages: int) -> None:
         if is_record_key(key)
     )
     for key, shard in Catalog(storage, lambda _: []).expected(records).items():
-        storage.create_record(key, SHARDS.encode(shard))
-    storage.create_record(COMPLETE_KEY, SHARDS.encode({}))
+        storage.create_record(key, shard_bytes(shard))
+    storage.create_record(COMPLETE_KEY, shard_bytes({}))
 
 
 def calls(storage) -> int:

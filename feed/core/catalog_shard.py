@@ -30,7 +30,7 @@ from feed.core.records import PackageRecord
 
 FORMAT = 2
 Summary = list[dict[str, Any]]  # one id's records as plain fields, newest version first
-LISTED, PRERELEASE, SEMVER2, NUPKG = 1, 2, 4, 8
+FLAG_LISTED, FLAG_PRERELEASE, FLAG_SEMVER2, FLAG_NUPKG = 1, 2, 4, 8
 _FLAG_BASE = 0x40  # flags travel as one printable character per version ('@'..'O')
 
 
@@ -43,10 +43,10 @@ def summary_of(records: Iterable[PackageRecord]) -> Summary:
 def flags_of(fields: Mapping[str, Any]) -> int:
     """Return the query flags of one version's fields."""
     return (
-        (LISTED if fields.get("listed", True) else 0)
-        | (PRERELEASE if fields.get("is_prerelease") else 0)
-        | (SEMVER2 if fields.get("is_semver2") else 0)
-        | (NUPKG if fields.get("format") == "nupkg" else 0)
+        (FLAG_LISTED if fields.get("listed", True) else 0)
+        | (FLAG_PRERELEASE if fields.get("is_prerelease") else 0)
+        | (FLAG_SEMVER2 if fields.get("is_semver2") else 0)
+        | (FLAG_NUPKG if fields.get("format") == "nupkg" else 0)
     )
 
 
@@ -225,4 +225,3 @@ def _record(fields: Mapping[str, Any]) -> PackageRecord:
     except TypeError:
         known = PackageRecord.__dataclass_fields__
         return PackageRecord(**{k: v for k, v in fields.items() if k in known})
-

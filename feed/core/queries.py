@@ -71,7 +71,7 @@ def search_entries(
 ) -> tuple[int, list[PackageRecord]]:
     """`search_records` paged over the catalog's id entries (sorted by id): only the ids
     on the page are decoded in full."""
-    from feed.core.catalog_shard import LISTED
+    from feed.core.catalog_shard import FLAG_LISTED
 
     needle = (text or "").strip().lower()
     end = None if take is None else skip + take
@@ -79,7 +79,7 @@ def search_entries(
     for entry in entries:
         if needle not in entry.key:
             continue
-        listed = entry.positions(LISTED)
+        listed = entry.positions(FLAG_LISTED)
         shown = listed[:1] if latest_only else listed
         if shown and total + len(shown) > skip and (end is None or total < end):
             records = entry.records()

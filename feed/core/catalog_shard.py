@@ -53,7 +53,9 @@ def flags_of(fields: Mapping[str, Any]) -> int:
 class IdEntry:
     """One id's slim part (eager) and its records (decoded on first use, then kept)."""
 
-    __slots__ = ("key", "id", "flags", "_texts", "_text_of", "_names", "_name_of", "_full", "_ro")
+    __slots__ = (
+        "key", "id", "flags", "_texts", "_text_of", "_names", "_name_of", "_full", "_ro", "_at"
+    )  # fmt: skip
 
     def __init__(self, key: str, header: list[Any], full: _Full) -> None:
         self.key = key
@@ -62,6 +64,7 @@ class IdEntry:
         self._texts, self._text_of, self._names, self._name_of = header[2:6]
         self._full = (full, header[6], header[7])
         self._ro: list[PackageRecord] | None = None
+        self._at: dict[tuple[int, int], list[int]] = {}
 
     def __len__(self) -> int:
         return len(self.flags)
@@ -71,12 +74,18 @@ class IdEntry:
         return ord(self.flags[position]) - _FLAG_BASE
 
     def positions(self, wanted: int, refused: int = 0) -> list[int]:
-        """Return positions (newest first) whose flags have every `wanted` bit, no `refused` one."""
-        return [
-            i
-            for i, c in enumerate(self.flags)
-            if (ord(c) - _FLAG_BASE) & wanted == wanted and not (ord(c) - _FLAG_BASE) & refused
-        ]
+        """Return positions (newest first) whose flags have every `wanted` bit, no `refused` one.
+
+        Kept per question: an entry lives until its shard changes, and queries ask few.
+        """
+        found = self._at.get((wanted, refused))
+        if found is None:
+            found = self._at[(wanted, refused)] = [
+                i
+                for i, c in enumerate(self.flags)
+                if (ord(c) - _FLAG_BASE) & wanted == wanted and not (ord(c) - _FLAG_BASE) & refused
+            ]
+        return found
 
     def text(self, position: int) -> str:
         """Return the lower-case search text (`queries.record_text`) of one version."""
@@ -101,7 +110,7 @@ class IdEntry:
     def raw(self) -> bytes:
         """Return the stored bytes of the id's summary (re-written as they are)."""
         full, start, end = self._full
-        return full.body[start:end]
+        return full.raw(start, end)
 
 
 class _Full:
@@ -110,13 +119,16 @@ class _Full:
     decodes = 0  # ids decoded in this process (tests check queries decode only their page)
     _count_lock = threading.Lock()
 
-    def __init__(self, body: bytes) -> None:
-        self.body = body
+    def __init__(self, data: bytes, base: int = 0) -> None:
+        self._data, self._base = data, base  # no copy of a shard's body: it is most of it
+
+    def raw(self, start: int, end: int) -> bytes:
+        return self._data[self._base + start : self._base + end]
 
     def summary(self, start: int, end: int) -> Summary:
         with _Full._count_lock:
             _Full.decodes += 1
-        return json.loads(self.body[start:end])
+        return json.loads(self.raw(start, end))
 
 
 def decoded_ids() -> int:
@@ -167,7 +179,7 @@ def decode(data: bytes) -> StoredShard:
     header = json.loads(data[:cut])
     if header.get("format") != FORMAT:
         raise ValueError(f"catalog shard format {header.get('format')!r} is not {FORMAT}")
-    full = _Full(data[cut + 1 :])
+    full = _Full(data, cut + 1)
     return StoredShard({key: IdEntry(key, slim, full) for key, slim in header["ids"].items()})
 
 

@@ -19,6 +19,7 @@ memory; the next write of the shard stores the new format.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Iterable, Mapping
@@ -54,7 +55,7 @@ class IdEntry:
     """One id's slim part (eager) and its records (decoded on first use, then kept)."""
 
     __slots__ = (
-        "key", "id", "flags", "_texts", "_text_of", "_names", "_name_of", "_full", "_ro", "_at"
+        "key", "id", "flags", "_texts", "_text_of", "_names", "_name_of", "_full", "_ro"
     )  # fmt: skip
 
     def __init__(self, key: str, header: list[Any], full: _Full) -> None:
@@ -64,7 +65,6 @@ class IdEntry:
         self._texts, self._text_of, self._names, self._name_of = header[2:6]
         self._full = (full, header[6], header[7])
         self._ro: list[PackageRecord] | None = None
-        self._at: dict[tuple[int, int], list[int]] = {}
 
     def __len__(self) -> int:
         return len(self.flags)
@@ -73,19 +73,14 @@ class IdEntry:
         """Return the flags of the version at `position` (0 = newest)."""
         return ord(self.flags[position]) - _FLAG_BASE
 
-    def positions(self, wanted: int, refused: int = 0) -> list[int]:
-        """Return positions (newest first) whose flags have every `wanted` bit, no `refused` one.
+    def positions(self, wanted: int, refused: int = 0) -> tuple[int, ...]:
+        """Return positions (newest first) whose flags have every `wanted` bit, no `refused` one."""
+        return _positions(self.flags, wanted, refused)
 
-        Kept per question: an entry lives until its shard changes, and queries ask few.
-        """
-        found = self._at.get((wanted, refused))
-        if found is None:
-            found = self._at[(wanted, refused)] = [
-                i
-                for i, c in enumerate(self.flags)
-                if (ord(c) - _FLAG_BASE) & wanted == wanted and not (ord(c) - _FLAG_BASE) & refused
-            ]
-        return found
+    def texts(self) -> list[str]:
+        """Return the distinct search texts of the id's versions (a query may skip the id
+        when none matches, without looking at each version)."""
+        return self._texts
 
     def text(self, position: int) -> str:
         """Return the lower-case search text (`queries.record_text`) of one version."""
@@ -94,6 +89,10 @@ class IdEntry:
     def name(self, position: int) -> str:
         """Return the record id (as pushed) of one version."""
         return self._names[self._name_of[position] if self._name_of else 0]
+
+    def names(self) -> list[str]:
+        """Return the distinct record ids (as pushed) of the id's versions."""
+        return self._names
 
     def records(self) -> list[PackageRecord]:
         """Return the id's records, newest first, decoding them on first use."""
@@ -111,6 +110,16 @@ class IdEntry:
         """Return the stored bytes of the id's summary (re-written as they are)."""
         full, start, end = self._full
         return full.raw(start, end)
+
+
+@functools.lru_cache(maxsize=4096)
+def _positions(flags: str, wanted: int, refused: int) -> tuple[int, ...]:
+    """Answer `IdEntry.positions` once per flag string: ids of a feed share few of them."""
+    return tuple(
+        i
+        for i, c in enumerate(flags)
+        if (ord(c) - _FLAG_BASE) & wanted == wanted and not (ord(c) - _FLAG_BASE) & refused
+    )
 
 
 class _Full:

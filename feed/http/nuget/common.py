@@ -106,7 +106,7 @@ def nuget_entries() -> list[IdEntry]:
     return services().repository.id_entries()
 
 
-def visible_positions(entry: IdEntry, prerelease: bool, semver2: bool) -> list[int]:
+def visible_positions(entry: IdEntry, prerelease: bool, semver2: bool) -> tuple[int, ...]:
     """Return the positions (newest first) of the listed nupkg versions a client sees."""
     refused = (0 if prerelease else FLAG_PRERELEASE) | (0 if semver2 else FLAG_SEMVER2)
     return entry.positions(FLAG_LISTED | FLAG_NUPKG, refused)

@@ -13,9 +13,7 @@ from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Flask, Response, jsonify, redirect, request
 
-from feed.core.catalog_shard import FLAG_LISTED, FLAG_NUPKG
 from feed.core.errors import BadRequest, PackageNotFound
-from feed.core.queries import terms_match
 from feed.core.records import PackageRecord
 from feed.http.context import arg_bool, arg_int, arg_str, require, services, site_root
 from feed.http.downloads import send_package
@@ -33,17 +31,16 @@ from feed.http.nuget.common import (
     relist,
     version_of,
     visible,
-    visible_positions,
 )
 from feed.http.nuget.v2_entries import (  # noqa: F401 - entry_properties re-exported
     Entry,
-    SlimEntry,
     dependencies_text,
     entries_of,
     entry_properties,
     order,
 )
-from feed.http.nuget.v2_filter import parse_filter
+from feed.http.nuget.v2_filter import parse_filter, parse_filter_reading, parse_orderby
+from feed.http.nuget.v2_pages import Visibility, catalog_page, listed_entries
 from packer.model.errors import InvalidRange
 from packer.model.ranges import parse_range
 from packer.model.versions import try_parse_version
@@ -92,19 +89,47 @@ def content_url(record: PackageRecord) -> str:
 # -- querying ---------------------------------------------------------------------------
 
 
-def _answer(title: str, entries: list[Entry], count: bool):
+def _answer(title: str, entries: list[Entry], count: bool) -> Response:
     """Filter, order and page entries; answer a feed (with a next link) or a $count."""
     test = parse_filter(arg_str("$filter"))
     chosen = [e for e in entries if test(e)]
     if count:
         return Response(str(len(chosen)), mimetype="text/plain")
     order(chosen, arg_str("$orderby"))
+    skip, take, asked = _paging()
+    return _feed(title, chosen[skip : skip + take], len(chosen), (skip, take, asked))
+
+
+def _catalog_answer(title: str, seen: Visibility, count: bool) -> Response:
+    """`_answer` over the catalog: only the page's entries are built when the filter and
+    order allow (`catalog_page`); the answer is the same either way."""
+    test = parse_filter_reading(arg_str("$filter"))
+    keys = [] if count else parse_orderby(arg_str("$orderby"))
+    paging = (0, 0, -1) if count else _paging()
+    whole = count or arg_str("$inlinecount") == "allpages"
+    page = (0, None) if count else paging[:2]
+    found = catalog_page(nuget_entries(), seen, test, keys, page, whole)
+    if found is None:
+        return _answer(title, listed_entries(nuget_entries(), seen), count)
+    total, entries = found
+    if count:
+        return Response(str(total), mimetype="text/plain")
+    return _feed(title, entries, total, paging)
+
+
+def _paging() -> tuple[int, int, int]:
+    """Return $skip, the page size and $top as asked (-1: not asked)."""
     skip = arg_int("$skip", 0)
     asked = arg_int("$top", -1) if arg_str("$top") else -1
-    take = PAGE_SIZE if asked < 0 else min(asked, PAGE_SIZE)
-    page = chosen[skip : skip + take]
+    return skip, PAGE_SIZE if asked < 0 else min(asked, PAGE_SIZE), asked
+
+
+def _feed(title: str, page: list[Entry], total: int, paging: tuple[int, int, int]) -> Response:
+    """Render one page; `total` counts every chosen entry (or, without $inlinecount,
+    at least enough to tell whether more follow the page)."""
+    skip, take, asked = paging
     next_href = None
-    if len(chosen) > skip + take and (asked < 0 or asked > take):
+    if total > skip + take and (asked < 0 or asked > take):
         args = {k: v for k, v in request.args.items() if k.lower() not in ("$skip", "apikey")}
         if asked >= 0:
             args["$top"] = str(asked - take)
@@ -118,36 +143,15 @@ def _answer(title: str, entries: list[Entry], count: bool):
         [(e.properties(), content_url(e.record)) for e in page],
         updated,
         next_href,
-        len(chosen) if arg_str("$inlinecount") == "allpages" else None,
+        total if arg_str("$inlinecount") == "allpages" else None,
     )
     return _xml(body, ATOM_FEED)
-
-
-def _listed_entries(semver2: bool, prerelease: bool, terms: list[str]) -> list[Entry]:
-    """Return entries of every listed version visible to the client, matching the terms.
-
-    Built from the catalog's slim entries: no record is decoded here.
-    """
-    entries: list[Entry] = []
-    for entry in nuget_entries():
-        if terms and not any(
-            terms_match(entry.key, entry.text(p), terms)
-            for p in entry.positions(FLAG_LISTED | FLAG_NUPKG)
-        ):
-            continue
-        shown = visible_positions(entry, prerelease, semver2)
-        if not shown:
-            continue
-        stable = next(iter(visible_positions(entry, False, semver2)), None)
-        latest = shown[0] if prerelease else next(iter(visible_positions(entry, True, semver2)))
-        entries.extend(SlimEntry(entry, p, p == stable, p == latest) for p in shown)
-    return entries
 
 
 def packages(count: bool) -> Response:
     """`Packages()`: every listed version the client may see, through $filter."""
     semver2 = check_semver_level(arg_str("semVerLevel"))
-    return _answer("Packages", _listed_entries(semver2, True, []), count)
+    return _catalog_answer("Packages", Visibility(semver2, True, []), count)
 
 
 def search(count: bool) -> Response:
@@ -155,7 +159,7 @@ def search(count: bool) -> Response:
     semver2 = check_semver_level(arg_str("semVerLevel"))
     terms = (odata_arg("searchTerm") or "").lower().split()
     prerelease = arg_bool("includePrerelease", False)
-    return _answer("Search", _listed_entries(semver2, prerelease, terms), count)
+    return _catalog_answer("Search", Visibility(semver2, prerelease, terms), count)
 
 
 def find_by_id(count: bool) -> Response:

@@ -157,7 +157,12 @@ def order(entries: list[Entry], orderby: str | None) -> None:
     When the first key is Id, versions are compared only within an id, so their position
     (newest first) orders them and no record is decoded; otherwise versions are parsed.
     """
-    keys = parse_orderby(orderby) or DEFAULT_ORDER
+    order_by(entries, parse_orderby(orderby))
+
+
+def order_by(entries: list[Entry], keys: list[tuple[str, bool]]) -> None:
+    """`order` with `$orderby` already parsed (empty: the default order)."""
+    keys = keys or DEFAULT_ORDER
     version: Callable[[Entry], Any] = (
         (lambda e: -e.position)
         if keys[0][0] == "Id"

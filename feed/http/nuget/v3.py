@@ -144,7 +144,7 @@ class _Hit:
     """One id a search found: its catalog entry and the positions it shows (newest first)."""
 
     entry: IdEntry
-    shown: list[int]
+    shown: tuple[int, ...]
 
     def versions(self) -> list[PackageRecord]:
         """Return the shown versions oldest first (decodes this id's records)."""

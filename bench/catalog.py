@@ -11,7 +11,7 @@ socket), the others call the repository as the Octopus and web routes do.
 The aim (issue 13): every query under AIM_MS after a restart and after a push, at the
 largest feed and at the smallest; a PASS/MISS verdict line per aim closes each backend.
 
-    python3 bench/catalog.py [--disk 10,10000] [--s3 10,1000] [--rounds 5]
+    python3 bench/catalog.py [--disk 10,10000] [--s3 10,1000] [--rounds 5] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -156,21 +156,30 @@ def print_verdicts(title: str, by_size: dict[int, list]) -> None:
         print(f"{verdict} {title} {moment} ({sizes} versions): {detail}")
 
 
-def run_disk(sizes: list[int], rounds: int) -> None:
+def disk_fixture(root: Path, packages: int) -> None:
+    """Build the disk fixture at `root`, unless a finished one is there (--keep)."""
+    from storage import open_storage
+
+    if root.with_name(root.name + ".done").exists():
+        print(f"\n(disk fixture of {packages * VERSIONS_PER_PACKAGE:,} versions: kept, {root})")
+        return
+    began = time.perf_counter()
+    fill_disk(root, packages, fmt=FORMAT)
+    write_catalog(open_storage(str(root)), packages)
+    root.with_name(root.name + ".done").write_text("")
+    built = time.perf_counter() - began
+    print(f"\n(disk fixture of {packages * VERSIONS_PER_PACKAGE:,} versions: {built:.1f} s)")
+
+
+def run_disk(sizes: list[int], rounds: int, keep: str | None = None) -> None:
     from storage import open_storage
 
     by_size: dict[int, list] = {}
     for packages in sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp) / "store"
-            began = time.perf_counter()
-            fill_disk(root, packages, fmt=FORMAT)
+            root = Path(keep) / f"disk-{packages}" if keep else Path(tmp) / "store"
+            disk_fixture(root, packages)
             storage = open_storage(str(root))
-            write_catalog(storage, packages)
-            built = time.perf_counter() - began
-            print(
-                f"\n(disk fixture of {packages * VERSIONS_PER_PACKAGE:,} versions: {built:.1f} s)"
-            )
             rows = measure(storage, str(root), rounds, Path(tmp))
             print_rows("disk", packages * VERSIONS_PER_PACKAGE, rows)
             by_size[packages * VERSIONS_PER_PACKAGE] = rows
@@ -201,10 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--disk", default="10,10000", help="disk feed sizes in packages")
     parser.add_argument("--s3", default="10,1000", help="S3 feed sizes in packages ('' skips)")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--keep", help="build disk fixtures under this folder once, reuse them")
     args = parser.parse_args(argv)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     sizes = lambda text: [int(n) for n in text.split(",") if n]  # noqa: E731
-    run_disk(sizes(args.disk), args.rounds)
+    run_disk(sizes(args.disk), args.rounds, args.keep)
     if sizes(args.s3):
         run_s3(sizes(args.s3), args.rounds)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -162,14 +162,15 @@ def _matching(prerelease: bool, semver2: bool) -> list[_Hit]:
     hits: list[_Hit] = []
     for entry in nuget_entries():
         shown = visible_positions(entry, prerelease, semver2)
-        if not shown or not terms_match(entry.key, entry.text(shown[0]), terms):
+        if not shown or (terms and not terms_match(entry.key, entry.text(shown[0]), terms)):
             continue
         if wanted_type:
             newest = entry.records()[shown[0]]
             if wanted_type not in (t.lower() for t in docs.package_types(newest)):
                 continue
         hits.append(_Hit(entry, shown))
-    hits.sort(key=lambda hit: search_rank(hit.entry.key, terms))
+    if terms:  # without terms every rank is the id: the catalog's order already
+        hits.sort(key=lambda hit: search_rank(hit.entry.key, terms))
     return hits
 
 

@@ -5,6 +5,7 @@ f037e0e) are read as they are and rewritten in the new format by the next change
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import asdict
 
 from feed.core.catalog import CATALOG_PREFIX, COMPLETE_KEY, shard_of
@@ -71,10 +72,55 @@ def test_old_format_shards_answer_and_are_rewritten_by_the_next_change(backend, 
     assert all(storage.read_record(k)[0] == d for k, d in old_shards.items())  # read as they are
     push(upgraded, tmp_path, "Acme.Web", "3.0.0")
     new = {k: storage.read_record(k)[0] for k in shard_keys(storage)}
-    assert new[shard_of("acme.web")].startswith(b'{"format":2,')
+    assert new[shard_of("acme.web")].startswith(b'{"format":3,')
     for k, data in old_shards.items():
         assert k == shard_of("acme.web") or new[k] == data, (k, new[k][:80])
     fresh = services_on(backend).repository
     latest = fresh.search("acme", True, 0, 10)[1]
     assert [(r.id, r.version) for r in latest] == [("Acme.Web", "3.0.0")]
+    assert fsck(storage, services_on(backend)).findings == []
+
+
+def as_format_2(data: bytes) -> bytes:
+    """Return a format-3 shard as format 2 wrote it (uncompressed summaries, one per line)."""
+    cut = data.index(b"\n")
+    header, body = json.loads(data[:cut]), data[cut + 1 :]
+    lines = bytearray()
+    for key in sorted(header["ids"]):
+        slim = header["ids"][key]
+        raw = zlib.decompress(body[slim[6] : slim[7]])
+        slim[6:8] = [len(lines), len(lines) + len(raw)]
+        lines += raw + b"\n"
+    head = json.dumps({**header, "format": 2}, separators=(",", ":"), sort_keys=True)
+    return head.encode() + b"\n" + bytes(lines)
+
+
+def test_uncompressed_format_2_shards_answer_and_are_rewritten_compressed(
+    backend, tmp_path
+) -> None:
+    repository = services_on(backend).repository
+    for package_id, version in [("Acme.Web", "1.0.0"), ("Acme.Web", "2.0.0-rc"),
+                                ("Beta.Api", "0.1.0"), ("Gamma.Db", "4.0.0")]:  # fmt: skip
+        push(repository, tmp_path, package_id, version)
+    storage = backend.storage
+    repository.list_ids()  # the catalog is complete: readers do not rebuild it
+    truth = from_records(repository)
+    for key in shard_keys(storage):
+        data, etag = storage.read_record(key)
+        assert data.startswith(b'{"format":3,')
+        storage.replace_record(key, as_format_2(data), if_match=etag)
+    old_shards = {k: storage.read_record(k)[0] for k in shard_keys(storage)}
+    reader = services_on(backend).repository
+    for text in (None, "acme", "db"):
+        expected = search_records(truth, text, False)
+        assert reader.search(text, False, 0, 100) == (len(expected), expected)
+    assert fsck(storage, services_on(backend)).findings == []
+    push(reader, tmp_path, "Beta.Api", "0.2.0")
+    new = {k: storage.read_record(k)[0] for k in shard_keys(storage)}
+    assert new[shard_of("beta.api")].startswith(b'{"format":3,')
+    for k, data in old_shards.items():
+        assert k == shard_of("beta.api") or new[k] == data
+    fresh = services_on(backend).repository
+    assert [r.version for r in fresh.search("beta", False, 0, 10)[1]] == ["0.2.0", "0.1.0"]
+    assert fresh.search("acme", False, 0, 10) == reader.search("acme", False, 0, 10)
     assert fsck(storage, services_on(backend)).findings == []

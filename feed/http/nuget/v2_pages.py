@@ -21,6 +21,7 @@ from feed.http.nuget.common import visible_positions
 from feed.http.nuget.v2_entries import DEFAULT_ORDER, Entry, SlimEntry, order_by
 from feed.http.nuget.v2_filter import Predicate
 
+LISTED_NUPKG = FLAG_LISTED | FLAG_NUPKG
 # The properties a slim entry answers without decoding its record.
 SLIM_PROPERTIES = frozenset({"Id", "IsLatestVersion", "IsAbsoluteLatestVersion", "IsPrerelease", "Listed"})  # fmt: skip
 
@@ -58,12 +59,12 @@ def _shown(entry: IdEntry, seen: Visibility) -> _Shown | None:
 def _matches(entry: IdEntry, terms: list[str]) -> bool:
     """Tell whether a listed nupkg version of the id matches every term (distinct texts
     first: most ids match none of them)."""
-    if not any(terms_match(entry.key, text, terms) for text in entry.texts()):
+    texts = entry.texts()
+    if len(texts) == 1:  # every version has this text
+        return terms_match(entry.key, texts[0], terms) and bool(entry.positions(LISTED_NUPKG))
+    if not any(terms_match(entry.key, text, terms) for text in texts):
         return False
-    return any(
-        terms_match(entry.key, entry.text(p), terms)
-        for p in entry.positions(FLAG_LISTED | FLAG_NUPKG)
-    )
+    return any(terms_match(entry.key, entry.text(p), terms) for p in entry.positions(LISTED_NUPKG))
 
 
 def _entries(entry: IdEntry, shown: _Shown, positions: Sequence[int]) -> list[Entry]:

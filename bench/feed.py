@@ -76,8 +76,11 @@ Row = tuple[str, str, str, str]
 # -- fixtures ---------------------------------------------------------------------------
 
 
-def fixture_objects(packages: int, start: int = 0) -> Iterator[tuple[str, bytes]]:
-    """Yield (key, bytes) of records and blobs: Bench.Target first, then Bench.Other{n}."""
+def fixture_objects(packages: int, start: int = 0, fmt: str = "zip") -> Iterator[tuple[str, bytes]]:
+    """Yield (key, bytes) of records and blobs: Bench.Target first, then Bench.Other{n}.
+
+    `fmt` names the records' format (nupkg: NuGet queries see them; the blob stays a zip).
+    """
     hashes = {
         name: hashlib.new(name, DUMMY_BLOB).hexdigest() for name in ("sha1", "sha256", "sha512")
     }
@@ -91,8 +94,8 @@ def fixture_objects(packages: int, start: int = 0) -> Iterator[tuple[str, bytes]
                 id=package_id,
                 version=version,
                 normalized_version=version,
-                format="zip",
-                extension="zip",
+                format=fmt,
+                extension=fmt,
                 blob=blob,
                 size=len(DUMMY_BLOB),
                 published=f"2026-01-{1 + minor:02d}T00:00:00.000Z",
@@ -102,11 +105,11 @@ def fixture_objects(packages: int, start: int = 0) -> Iterator[tuple[str, bytes]
             yield record_key(id_lower, version), record.to_bytes()
 
 
-def fill_disk(root: Path, packages: int, start: int = 0) -> float:
+def fill_disk(root: Path, packages: int, start: int = 0, fmt: str = "zip") -> float:
     """Write fixture objects as plain files in the disk layout (no fsync); return seconds."""
     began = time.perf_counter()
     made: set[str] = set()
-    for key, data in fixture_objects(packages, start):
+    for key, data in fixture_objects(packages, start, fmt):
         path = os.path.join(root, key)
         folder = os.path.dirname(path)
         if folder not in made:
@@ -117,7 +120,9 @@ def fill_disk(root: Path, packages: int, start: int = 0) -> float:
     return time.perf_counter() - began
 
 
-def fill_s3(client: object, bucket: str, prefix: str, packages: int, start: int = 0) -> float:
+def fill_s3(
+    client: object, bucket: str, prefix: str, packages: int, start: int = 0, fmt: str = "zip"
+) -> float:
     """Put fixture objects into a bucket of the in-process moto server; return seconds.
 
     Writes through moto's own backend (HTTP PutObject runs at ~100 objects/s on a loaded
@@ -125,7 +130,7 @@ def fill_s3(client: object, bucket: str, prefix: str, packages: int, start: int 
     PutObject from 16 threads when moto's internals are not where we expect them.
     """
     began = time.perf_counter()
-    objects = fixture_objects(packages, start)
+    objects = fixture_objects(packages, start, fmt)
     backend = _moto_backend()
     if backend is not None:
         for key, data in objects:
@@ -135,7 +140,7 @@ def fill_s3(client: object, bucket: str, prefix: str, packages: int, start: int 
         )
         if listed.get("KeyCount", 0) == 2 * VERSIONS_PER_PACKAGE or start > 0:
             return time.perf_counter() - began
-        objects = fixture_objects(packages, start)
+        objects = fixture_objects(packages, start, fmt)
 
     def put(item: tuple[str, bytes]) -> None:
         client.put_object(Bucket=bucket, Key=f"{prefix}/{item[0]}", Body=item[1])  # type: ignore[attr-defined]

@@ -14,17 +14,24 @@ re-reads only the shard that changed. `index/catalog/complete.json` marks a cata
 built from every record; without it (a feed older than the catalog) the first query
 builds it. A writer killed between its record and its shard leaves a stale summary:
 `octopack fsck` finds it and `--repair` rewrites the shard (`rebuild`).
+
+Queries ask id-level questions (`entries`): a shard's slim header (flags, search texts,
+ids, versions already newest first; `feed.core.catalog_shard`) is all a search, list of
+ids, NuGet v3 search or plain v2 `Search()`/`Packages()` reads for 10,000 ids; full
+records are decoded only for the ids on the page answered. Slow paths that decode every
+id (once per shard change, then kept): a v2 `$filter` on other properties than Id,
+IsLatestVersion, IsAbsoluteLatestVersion, IsPrerelease and Listed, a v2 `$orderby` that
+does not start with Id, and v3's `packageType` filter.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict
-from typing import Any
 
+from feed.core import catalog_shard
+from feed.core.catalog_shard import IdEntry, StoredShard, Summary, from_summaries, summary_of
 from feed.core.jsonrecords import Codec, JsonRecords
 from feed.core.records import PACKAGES_PREFIX, PackageRecord, is_record_key
 from packer.model.identity import id_key
@@ -33,13 +40,11 @@ from storage import Storage
 CATALOG_PREFIX = "index/catalog/"
 COMPLETE_KEY = CATALOG_PREFIX + "complete.json"
 SHARD_COUNT = 32
-Shard = dict[str, list[dict[str, Any]]]  # id lower -> record fields of its versions
-SHARDS: Codec[Shard] = Codec(
-    lambda shard: json.dumps({"ids": shard}, separators=(",", ":"), sort_keys=True).encode(),
-    lambda data: json.loads(data)["ids"],
-)
+Shard = dict[str, Summary]  # id lower -> record fields of its versions, newest first
+SHARDS: Codec[StoredShard] = Codec(catalog_shard.encode, catalog_shard.decode)
 # Reads the records of one lower-case id, fresh (the caller may cache by etag).
 RecordsOf = Callable[[str], list[PackageRecord]]
+__all__ = ["SHARDS", "Catalog", "IdEntry", "Shard", "shard_bytes", "shard_of", "summary_of"]
 
 
 def shard_of(id_lower: str) -> str:
@@ -47,9 +52,9 @@ def shard_of(id_lower: str) -> str:
     return f"{CATALOG_PREFIX}{zlib.crc32(id_lower.encode('utf-8')) % SHARD_COUNT:02d}.json"
 
 
-def summary_of(records: Iterable[PackageRecord]) -> list[dict[str, Any]]:
-    """Return one id's summary: its records as plain fields, by normalized version."""
-    return sorted((asdict(r) for r in records), key=lambda d: d["normalized_version"].lower())
+def shard_bytes(shard: Shard) -> bytes:
+    """Return the stored bytes of a shard built from full summaries (benches, tests)."""
+    return SHARDS.encode(from_summaries(shard))
 
 
 class Catalog:
@@ -61,7 +66,8 @@ class Catalog:
         self._listing = self._shards.listing
         self._lock = threading.Lock()
         self._complete = False
-        self._loaded: dict[str, tuple[str, list[PackageRecord]]] = {}
+        self._loaded: dict[str, tuple[str, StoredShard]] = {}
+        self._view: tuple[tuple[str, ...], list[IdEntry]] = ((), [])
 
     # -- writing -------------------------------------------------------------------------
 
@@ -81,7 +87,7 @@ class Catalog:
                 by_shard.setdefault(info.key, set())
         for key, ids in sorted(by_shard.items()):
             self._update(key, ids, every_id=True)
-        self._shards.create(COMPLETE_KEY, {})
+        self._shards.create(COMPLETE_KEY, StoredShard({}))
         self._complete = True
         return len(by_shard)
 
@@ -92,27 +98,22 @@ class Catalog:
         that loses the race recomputes from records at least as new as the winner's.
         """
 
-        def change(current: Shard | None) -> Shard:
-            shard = dict(current or {})
-            for id_lower in ids | (set(shard) if every_id else set()):
-                summary = summary_of(self._records_of(id_lower))
-                if summary:
-                    shard[id_lower] = summary
-                else:
-                    shard.pop(id_lower, None)
-            return shard
+        def change(current: StoredShard | None) -> StoredShard:
+            shard = current or StoredShard({})
+            wanted = ids | (set(shard.entries) if every_id else set())
+            return shard.changed({i: summary_of(self._records_of(i)) for i in wanted})
 
         self._shards.update(key, change, f"catalog shard {key} kept changing; try again")
 
     # -- reading -------------------------------------------------------------------------
 
     def stored(self) -> dict[str, Shard]:
-        """Return every shard as stored (fsck compares them with the records)."""
+        """Return every shard as stored, decoded in full (fsck compares them with the records)."""
         shards = {}
         for key in self._shard_keys():
             found = self._shards.read(key)
             if found is not None:
-                shards[key] = found.value
+                shards[key] = found.value.summaries()
         return shards
 
     def expected(self, records: Iterable[PackageRecord]) -> dict[str, Shard]:
@@ -125,8 +126,9 @@ class Catalog:
             shards.setdefault(shard_of(id_lower), {})[id_lower] = summary_of(versions)
         return shards
 
-    def records(self) -> Iterator[PackageRecord]:
-        """Yield every record of the feed from the catalog, re-reading changed shards only."""
+    def entries(self) -> list[IdEntry]:
+        """Return every id of the feed (slim parts, sorted by lower-case id), re-reading
+        changed shards only: one listing, plus a read of each shard that changed."""
         if not self._complete and self._shards.etag(COMPLETE_KEY) is None:
             self.rebuild()  # a feed older than the catalog: build it once
         self._complete = True
@@ -142,25 +144,23 @@ class Catalog:
             for key, etag in listing.items():
                 if self._loaded.get(key, ("",))[0] != etag:
                     self._load(key)
-            snapshot = [records for _, records in self._loaded.values()]
-        return (record for records in snapshot for record in records)
+            etags = tuple(sorted(f"{k}={etag}" for k, (etag, _) in self._loaded.items()))
+            if self._view[0] != etags:
+                merged = [e for _, shard in self._loaded.values() for e in shard.entries.values()]
+                merged.sort(key=lambda entry: entry.key)
+                self._view = (etags, merged)
+            return self._view[1]
+
+    def records(self) -> Iterator[PackageRecord]:
+        """Yield every record of the feed, decoding every id (slow paths only)."""
+        return (record for entry in self.entries() for record in entry.records())
 
     def _load(self, key: str) -> None:
         found = self._shards.read(key)
         if found is None:
             self._loaded.pop(key, None)
             return
-        decoded = [_record(summary) for versions in found.value.values() for summary in versions]
-        self._loaded[key] = (found.etag, decoded)
+        self._loaded[key] = (found.etag, found.value)
 
     def _shard_keys(self) -> list[str]:
         return [info.key for info in self._listing(CATALOG_PREFIX) if info.key != COMPLETE_KEY]
-
-
-def _record(summary: dict[str, Any]) -> PackageRecord:
-    """Build a record from its summary; keys a newer octopack added are ignored (slow path)."""
-    try:
-        return PackageRecord(**summary)
-    except TypeError:
-        fields = PackageRecord.__dataclass_fields__
-        return PackageRecord(**{k: v for k, v in summary.items() if k in fields})

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from feed.core.catalog import Catalog
+from feed.core.catalog import Catalog, IdEntry
 from feed.core.contents import PackageContents, read_contents
 from feed.core.errors import PackageConflict, PackageNotFound
 from feed.core.generation import GENERATION_KEY, GenerationMarker
@@ -25,7 +25,7 @@ from feed.core.intake import describe_upload
 from feed.core.jsonrecords import CAS_ATTEMPTS, Codec, JsonRecords, Versioned
 from feed.core.nuspecs import read_stored_nuspec
 from feed.core.parallel import BATCH, read_all
-from feed.core.queries import matching_versions, newest_first, page, search_records
+from feed.core.queries import matching_versions, newest_first, page, search_entries
 from feed.core.records import PACKAGES_PREFIX, PackageRecord, is_record_key, iso_utc, record_key
 from feed.core.uploads import SpooledUpload, check_size, hash_file, spool_stream
 from packer.archive.validator import Limits
@@ -181,25 +181,26 @@ class Repository:
 
     def list_ids(self) -> list[str]:
         """Return the id (as first pushed) of every package in the feed, sorted."""
-        by_id: dict[str, str] = {}
-        for record in self.all_records():
-            by_id.setdefault(id_key(record.id), record.id)
-        return [by_id[k] for k in sorted(by_id)]
+        return [entry.id for entry in self.catalog.entries()]
+
+    def id_entries(self) -> list[IdEntry]:
+        """Return every id of the feed as the catalog's slim entries, sorted by id.
+
+        Feed-wide queries filter and page these and decode full records (`records()`)
+        only for the ids they answer with (`feed.core.catalog`).
+        """
+        return self.catalog.entries()
 
     def all_records(self) -> Iterator[PackageRecord]:
-        """Yield every record of the feed (any order) from the catalog: feed-wide queries.
-
-        Costs one listing of the catalog plus a read of each shard changed since this
-        process last looked, whatever the feed's size (`feed.core.catalog`).
-        """
+        """Yield every record of the feed (any order) from the catalog, decoding every id:
+        slow paths only (`id_entries` answers feed-wide queries)."""
         return self.catalog.records()
 
     def search(
         self, text: str | None = None, latest_only: bool = False, skip: int = 0, take: int = 30
     ) -> tuple[int, list[PackageRecord]]:
         """Return (total, page) of listed packages whose id contains `text`."""
-        results = search_records(self.all_records(), text, latest_only)
-        return len(results), page(results, skip, take)
+        return search_entries(self.catalog.entries(), text, latest_only, skip, take)
 
     def open_download(self, record: PackageRecord, start: int = 0, end: int | None = None):
         """Open the package bytes `start`..`end` (inclusive, like HTTP Range; None: to the end)."""

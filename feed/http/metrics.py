@@ -138,14 +138,11 @@ class FeedCounts:
         with self._lock:
             if self._seen is not None and self._seen[0] == generation:
                 return self._seen[1], self._seen[2]
-        ids: set[str] = set()
-        versions = 0
-        for record in repository.all_records():
-            ids.add(record.id.lower())
-            versions += 1
+        entries = repository.id_entries()  # slim parts only: no record decoded
+        versions = sum(len(entry) for entry in entries)
         with self._lock:
-            self._seen = (generation, len(ids), versions)
-        return len(ids), versions
+            self._seen = (generation, len(entries), versions)
+        return len(entries), versions
 
     def collector(self, repository: Repository) -> _CountsCollector:
         """Return a one-scrape collector over this feed."""

@@ -12,7 +12,10 @@ from typing import BinaryIO
 
 from flask import request
 
+from feed.core.catalog import IdEntry
+from feed.core.catalog_shard import FLAG_LISTED, FLAG_NUPKG, FLAG_PRERELEASE, FLAG_SEMVER2
 from feed.core.errors import BadRequest, PackageNotFound, PackageRefused
+from feed.core.queries import record_text, terms_match
 from feed.core.records import PackageRecord
 from feed.core.repository import PushResult
 from feed.core.uploads import SpooledUpload
@@ -98,15 +101,15 @@ def nuget_record(package_id: str, version: str) -> PackageRecord:
     return record
 
 
-def all_nuget_records() -> dict[str, list[PackageRecord]]:
-    """Return every nupkg record of the feed grouped by lower-case id, newest first."""
-    groups: dict[str, list[PackageRecord]] = {}
-    for record in services().repository.all_records():
-        if record.format == NUPKG:
-            groups.setdefault(record.id.lower(), []).append(record)
-    for records in groups.values():
-        records.sort(key=version_of, reverse=True)
-    return groups
+def nuget_entries() -> list[IdEntry]:
+    """Return every id of the feed as the catalog's slim entries, sorted by id."""
+    return services().repository.id_entries()
+
+
+def visible_positions(entry: IdEntry, prerelease: bool, semver2: bool) -> tuple[int, ...]:
+    """Return the positions (newest first) of the listed nupkg versions a client sees."""
+    refused = (0 if prerelease else FLAG_PRERELEASE) | (0 if semver2 else FLAG_SEMVER2)
+    return entry.positions(FLAG_LISTED | FLAG_NUPKG, refused)
 
 
 def visible(record: PackageRecord, prerelease: bool, semver2: bool) -> bool:
@@ -154,24 +157,12 @@ def full_version(record: PackageRecord) -> str:
 
 def matches_terms(record: PackageRecord, terms: list[str]) -> bool:
     """Tell whether every search term occurs in the id, title, tags, authors or description."""
-    key = record.id.lower()
-    text = " ".join(
-        [key, record.title or "", " ".join(record.tags), " ".join(record.authors)]
-        + [record.description or ""]
-    ).lower()
-    for term in terms:
-        field, _, value = term.partition(":")
-        if value and field in ("id", "packageid"):
-            if value not in key:
-                return False
-        elif term not in text:
-            return False
-    return True
+    return terms_match(record.id.lower(), record_text(record), terms)
 
 
-def search_rank(record: PackageRecord, terms: list[str]) -> tuple[int, str]:
-    """Order hits: exact id, then id prefix, then id contains, then the rest; by id."""
-    key, query = record.id.lower(), " ".join(terms)
+def search_rank(key: str, terms: list[str]) -> tuple[int, str]:
+    """Order hits by lower-case id: exact id, then id prefix, then id contains, then the rest."""
+    query = " ".join(terms)
     if not query:
         return 0, key
     if key == query:

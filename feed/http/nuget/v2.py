@@ -1,16 +1,14 @@
 """NuGet v2 (`/api/v2/`): the OData subset NuGet 2.x, Chocolatey-style tools and older
 Octopus versions send, translated onto the repository core.
 
-Queries build one property dict per visible version (`entry_properties`), filter them with
-`nuget_v2_filter`, order and page them, and render Atom with `nuget_v2_atom`.
+Queries build one lazy entry per visible version (`nuget_v2_entries`), filter them with
+`nuget_v2_filter`, order and page them, and render Atom with `nuget_v2_atom`; only the
+entries a filter or the page needs decode their records.
 """
 
 from __future__ import annotations
 
-import base64
 import re
-from collections.abc import Callable, Iterable
-from typing import Any
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Flask, Response, jsonify, redirect, request
@@ -21,23 +19,28 @@ from feed.http.context import arg_bool, arg_int, arg_str, require, services, sit
 from feed.http.downloads import send_package
 from feed.http.nuget import v2_atom as atom
 from feed.http.nuget.common import (
-    all_nuget_records,
     cached,
     check_config,
     check_semver_level,
     delete_or_unlist,
     install_cache,
-    latest_of,
-    matches_terms,
+    nuget_entries,
     nuget_record,
     nuget_records,
     publish,
-    published_text,
     relist,
     version_of,
     visible,
 )
-from feed.http.nuget.v2_filter import parse_filter, parse_orderby
+from feed.http.nuget.v2_entries import (  # noqa: F401 - entry_properties re-exported
+    Entry,
+    dependencies_text,
+    entries_of,
+    entry_properties,
+    order,
+)
+from feed.http.nuget.v2_filter import parse_filter, parse_filter_reading, parse_orderby
+from feed.http.nuget.v2_pages import Visibility, catalog_page, listed_entries
 from packer.model.errors import InvalidRange
 from packer.model.ranges import parse_range
 from packer.model.versions import try_parse_version
@@ -78,61 +81,6 @@ def odata_arg(name: str) -> str | None:
 # -- entries ----------------------------------------------------------------------------
 
 
-def entry_properties(record: PackageRecord, latest_stable: bool, latest: bool) -> dict[str, Any]:
-    """Return the V2FeedPackage properties of one version."""
-    return {
-        "Id": record.id,
-        "Version": record.version,
-        "NormalizedVersion": record.normalized_version,
-        "Title": record.title or record.id,
-        "Authors": ", ".join(record.authors),
-        "Owners": ", ".join(record.authors),
-        "Copyright": None,
-        "Created": record.published,
-        "Dependencies": dependencies_text(record.dependency_groups),
-        "Description": record.description or "",
-        "DownloadCount": 0,
-        "IsLatestVersion": latest_stable,
-        "IsAbsoluteLatestVersion": latest,
-        "IsPrerelease": record.is_prerelease,
-        "LastUpdated": record.published,
-        "Published": published_text(record),
-        "PackageHash": base64.b64encode(bytes.fromhex(record.sha512)).decode("ascii"),
-        "PackageHashAlgorithm": "SHA512",
-        "PackageSize": record.size,
-        "ReleaseNotes": record.release_notes,
-        "RequireLicenseAcceptance": False,
-        "Summary": record.summary,
-        "Tags": " ".join(record.tags),
-        "VersionDownloadCount": 0,
-        "Listed": record.listed,
-        "DevelopmentDependency": False,
-    }
-
-
-def dependencies_text(groups: Iterable[dict[str, Any]]) -> str:
-    """Flatten dependency groups to v2's `id:range:framework|...` (`::fw` for an empty group)."""
-    parts: list[str] = []
-    for group in groups:
-        framework = group.get("target_framework") or ""
-        dependencies = group.get("dependencies") or []
-        if not dependencies:
-            parts.append(f"::{framework}")
-        parts += [f"{d.get('id', '')}:{d.get('range') or ''}:{framework}" for d in dependencies]
-    return "|".join(parts)
-
-
-def entries_of(records: list[PackageRecord], semver2: bool, keep: Callable[[PackageRecord], bool]):
-    """Yield (properties, record) of the kept records of one id (sorted newest first)."""
-    newest = latest_of(records, semver2)
-    for record in records:
-        if keep(record):
-            yield (
-                entry_properties(record, record is newest.stable, record is newest.absolute),
-                record,
-            )
-
-
 def content_url(record: PackageRecord) -> str:
     """Return the v2 download URL of a version."""
     return f"{v2_base()}package/{quote(record.id)}/{quote(record.normalized_version)}"
@@ -141,66 +89,69 @@ def content_url(record: PackageRecord) -> str:
 # -- querying ---------------------------------------------------------------------------
 
 
-def _order(entries: list[tuple[dict[str, Any], PackageRecord]]) -> None:
-    """Sort by `$orderby` (stable, last key first), ties by version; Id, Version by default."""
-    keys = parse_orderby(arg_str("$orderby")) or [("Id", False), ("Version", False)]
-    sort_keys: dict[str, Callable[[tuple[dict[str, Any], PackageRecord]], Any]] = {
-        "Id": lambda e: e[1].id.lower(),
-        "Version": lambda e: version_of(e[1]),
-        "Published": lambda e: e[1].published,
-        "DownloadCount": lambda e: 0,
-    }
-    entries.sort(key=sort_keys["Version"])  # ties keep ascending versions, as galleries do
-    for name, descending in reversed(keys):
-        entries.sort(key=sort_keys[name], reverse=descending)
-
-
-def _answer(title: str, entries: list[tuple[dict[str, Any], PackageRecord]], count: bool):
+def _answer(title: str, entries: list[Entry], count: bool) -> Response:
     """Filter, order and page entries; answer a feed (with a next link) or a $count."""
     test = parse_filter(arg_str("$filter"))
-    chosen = [e for e in entries if test(e[0])]
+    chosen = [e for e in entries if test(e)]
     if count:
         return Response(str(len(chosen)), mimetype="text/plain")
-    _order(chosen)
+    order(chosen, arg_str("$orderby"))
+    skip, take, asked = _paging()
+    return _feed(title, chosen[skip : skip + take], len(chosen), (skip, take, asked))
+
+
+def _catalog_answer(title: str, seen: Visibility, count: bool) -> Response:
+    """`_answer` over the catalog: only the page's entries are built when the filter and
+    order allow (`catalog_page`); the answer is the same either way."""
+    test = parse_filter_reading(arg_str("$filter"))
+    keys = [] if count else parse_orderby(arg_str("$orderby"))
+    paging = (0, 0, -1) if count else _paging()
+    whole = count or arg_str("$inlinecount") == "allpages"
+    page = (0, None) if count else paging[:2]
+    found = catalog_page(nuget_entries(), seen, test, keys, page, whole)
+    if found is None:
+        return _answer(title, listed_entries(nuget_entries(), seen), count)
+    total, entries = found
+    if count:
+        return Response(str(total), mimetype="text/plain")
+    return _feed(title, entries, total, paging)
+
+
+def _paging() -> tuple[int, int, int]:
+    """Return $skip, the page size and $top as asked (-1: not asked)."""
     skip = arg_int("$skip", 0)
     asked = arg_int("$top", -1) if arg_str("$top") else -1
-    take = PAGE_SIZE if asked < 0 else min(asked, PAGE_SIZE)
-    page = chosen[skip : skip + take]
+    return skip, PAGE_SIZE if asked < 0 else min(asked, PAGE_SIZE), asked
+
+
+def _feed(title: str, page: list[Entry], total: int, paging: tuple[int, int, int]) -> Response:
+    """Render one page; `total` counts every chosen entry (or, without $inlinecount,
+    at least enough to tell whether more follow the page)."""
+    skip, take, asked = paging
     next_href = None
-    if len(chosen) > skip + take and (asked < 0 or asked > take):
+    if total > skip + take and (asked < 0 or asked > take):
         args = {k: v for k, v in request.args.items() if k.lower() not in ("$skip", "apikey")}
         if asked >= 0:
             args["$top"] = str(asked - take)
         args["$skip"] = str(skip + take)
         next_href = f"{v2_base()}{request.path.split('/api/v2/', 1)[1]}?{urlencode(args)}"
-    updated = max((r.published for _, r in page), default="1900-01-01T00:00:00Z")
+    updated = max((e.record.published for e in page), default="1900-01-01T00:00:00Z")
     body = atom.render_feed(
         title,
         v2_base(),
         title,
-        [(props, content_url(record)) for props, record in page],
+        [(e.properties(), content_url(e.record)) for e in page],
         updated,
         next_href,
-        len(chosen) if arg_str("$inlinecount") == "allpages" else None,
+        total if arg_str("$inlinecount") == "allpages" else None,
     )
     return _xml(body, ATOM_FEED)
-
-
-def _listed_entries(semver2: bool, prerelease: bool, terms: list[str]):
-    """Return entries of every listed version visible to the client, matching the terms."""
-    entries = []
-    for _, records in sorted(all_nuget_records().items()):
-        records.sort(key=version_of, reverse=True)
-        if terms and not any(matches_terms(r, terms) for r in records if r.listed):
-            continue
-        entries.extend(entries_of(records, semver2, lambda r: visible(r, prerelease, semver2)))
-    return entries
 
 
 def packages(count: bool) -> Response:
     """`Packages()`: every listed version the client may see, through $filter."""
     semver2 = check_semver_level(arg_str("semVerLevel"))
-    return _answer("Packages", _listed_entries(semver2, True, []), count)
+    return _catalog_answer("Packages", Visibility(semver2, True, []), count)
 
 
 def search(count: bool) -> Response:
@@ -208,7 +159,7 @@ def search(count: bool) -> Response:
     semver2 = check_semver_level(arg_str("semVerLevel"))
     terms = (odata_arg("searchTerm") or "").lower().split()
     prerelease = arg_bool("includePrerelease", False)
-    return _answer("Search", _listed_entries(semver2, prerelease, terms), count)
+    return _catalog_answer("Search", Visibility(semver2, prerelease, terms), count)
 
 
 def find_by_id(count: bool) -> Response:
@@ -337,8 +288,8 @@ def single_package(args: str) -> Response:
     package_id, version = key["id"].replace("''", "'"), key["v"].replace("''", "'")
     record = nuget_record(package_id, version)
     semver2 = check_semver_level(arg_str("semVerLevel"))
-    properties, _ = next(entries_of(nuget_records(package_id), semver2, lambda r: r == record))
-    return _xml(atom.render_single(properties, v2_base(), content_url(record)), ATOM_ENTRY)
+    entry = next(entries_of(nuget_records(package_id), semver2, lambda r: r == record))
+    return _xml(atom.render_single(entry.properties(), v2_base(), content_url(record)), ATOM_ENTRY)
 
 
 @bp.route("/api/v2/package/<package_id>/<version>", methods=["GET", "HEAD"])

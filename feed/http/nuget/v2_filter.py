@@ -98,6 +98,7 @@ class _Parser:
         self.tokens = _tokenize(text)
         self.index = 0
         self.depth = 0
+        self.properties: set[str] = set()  # the properties the filter reads
 
     def parse(self) -> Predicate:
         """Parse the whole filter; every token must be used."""
@@ -202,6 +203,7 @@ class _Parser:
         if name is None:
             self.index -= 1
             raise self._fail(f"unknown property {token.text!r}")
+        self.properties.add(name)
         return lambda entry: entry.get(name)
 
     def _call(self, token: _Token) -> _Value:
@@ -270,13 +272,19 @@ def _as_predicate(value: _Value) -> Predicate:
 
 def parse_filter(text: str | None) -> Predicate:
     """Compile `$filter` into a predicate over entry properties; empty means everything."""
+    return parse_filter_reading(text)[0]
+
+
+def parse_filter_reading(text: str | None) -> tuple[Predicate, frozenset[str]]:
+    """Compile `$filter`, and say which properties it reads (some need no record)."""
     if text is None or not text.strip():
-        return lambda entry: True
+        return (lambda entry: True), frozenset()
     if len(text) > MAX_FILTER_LENGTH:
         raise BadRequest(
             f"$filter is {len(text)} characters long; the limit is {MAX_FILTER_LENGTH}"
         )
-    return _Parser(text).parse()
+    parser = _Parser(text)
+    return parser.parse(), frozenset(parser.properties)
 
 
 ORDERABLE = ("Id", "Version", "Published", "DownloadCount")

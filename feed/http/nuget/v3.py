@@ -7,24 +7,26 @@ version (flat container, registration leaves) but leave search and autocomplete.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
 
+from feed.core.catalog import IdEntry
 from feed.core.errors import PackageNotFound
+from feed.core.queries import terms_match
 from feed.core.records import PackageRecord
 from feed.http.context import arg_bool, arg_int, arg_str, require, services, site_root
 from feed.http.downloads import send_package
 from feed.http.nuget import v3_docs as docs
 from feed.http.nuget.common import (
-    all_nuget_records,
     cached,
     check_config,
     check_semver_level,
     delete_or_unlist,
     install_cache,
-    matches_terms,
     not_for_nuget,
+    nuget_entries,
     nuget_record,
     nuget_records,
     publish,
@@ -33,6 +35,7 @@ from feed.http.nuget.common import (
     search_rank,
     version_of,
     visible,
+    visible_positions,
 )
 
 MAX_TAKE = 1000
@@ -136,19 +139,38 @@ def registration_leaf(hive: str, package_id: str, version: str) -> Response:
 # -- search -----------------------------------------------------------------------------
 
 
-def _matching(prerelease: bool, semver2: bool) -> list[list[PackageRecord]]:
-    """Return, per id (sorted), the visible versions oldest first, filtered by q and type."""
+@dataclass(frozen=True)
+class _Hit:
+    """One id a search found: its catalog entry and the positions it shows (newest first)."""
+
+    entry: IdEntry
+    shown: tuple[int, ...]
+
+    def versions(self) -> list[PackageRecord]:
+        """Return the shown versions oldest first (decodes this id's records)."""
+        records = self.entry.records()
+        return [records[p] for p in reversed(self.shown)]
+
+
+def _matching(prerelease: bool, semver2: bool) -> list[_Hit]:
+    """Return, per id, the visible versions, filtered by q and type, ranked.
+
+    Reads the catalog's slim entries; only a packageType filter decodes records.
+    """
     terms = (arg_str("q") or "").lower().split()
     wanted_type = (arg_str("packageType") or "").strip().lower()
-    hits: list[list[PackageRecord]] = []
-    for _key, records in sorted(all_nuget_records().items()):
-        shown = sorted((r for r in records if visible(r, prerelease, semver2)), key=version_of)
-        if not shown or not matches_terms(shown[-1], terms):
+    hits: list[_Hit] = []
+    for entry in nuget_entries():
+        shown = visible_positions(entry, prerelease, semver2)
+        if not shown or (terms and not terms_match(entry.key, entry.text(shown[0]), terms)):
             continue
-        if wanted_type and wanted_type not in (t.lower() for t in docs.package_types(shown[-1])):
-            continue
-        hits.append(shown)
-    hits.sort(key=lambda versions: search_rank(versions[-1], terms))
+        if wanted_type:
+            newest = entry.records()[shown[0]]
+            if wanted_type not in (t.lower() for t in docs.package_types(newest)):
+                continue
+        hits.append(_Hit(entry, shown))
+    if terms:  # without terms every rank is the id: the catalog's order already
+        hits.sort(key=lambda hit: search_rank(hit.entry.key, terms))
     return hits
 
 
@@ -167,7 +189,7 @@ def search() -> Response:
     prerelease, semver2, skip, take = _client_flags()
     hits = _matching(prerelease, semver2)
     root, hive = site_root(), docs.hive_for(semver2)
-    results = [docs.search_result(root, hive, versions) for versions in hits[skip : skip + take]]
+    results = [docs.search_result(root, hive, hit.versions()) for hit in hits[skip : skip + take]]
     return jsonify(docs.search_document(len(hits), results))
 
 
@@ -184,7 +206,7 @@ def autocomplete() -> Response:
         shown = sorted((r for r in records if visible(r, prerelease, semver2)), key=version_of)
         data = [docs.full_version(r) for r in shown]
         return jsonify({"totalHits": len(data), "data": data})
-    ids = [versions[-1].id for versions in _matching(prerelease, semver2)]
+    ids = [hit.entry.name(hit.shown[0]) for hit in _matching(prerelease, semver2)]
     return jsonify({"totalHits": len(ids), "data": ids[skip : skip + take]})
 
 

@@ -22,7 +22,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,8 +69,12 @@ def sendfile_server(path: Path) -> Iterator[int]:
     try:
         yield listener.getsockname()[1]
     finally:
-        listener.close()
+        # close() alone does not wake a blocked accept() on Linux: the thread would then
+        # accept on whatever socket reuses the descriptor number (another server's)
+        with suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)
         thread.join(timeout=5)
+        listener.close()
 
 
 def loopback_seconds(port: int, dest: Path | None) -> float:

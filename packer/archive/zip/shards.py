@@ -233,7 +233,10 @@ def _serve(task_fd: int, result_fd: int, segment: BinaryIO, level: str, options:
 
     def read_tasks() -> None:  # drain the pipe at once: the parent never blocks on a send
         while True:
-            task = _receive(task_fd)
+            try:
+                task = _receive(task_fd)
+            except errors.OperationFailed:  # the parent is gone: stop, do not wait forever
+                task = None
             with arrived:
                 tasks.append(task)
                 arrived.notify()

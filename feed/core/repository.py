@@ -135,7 +135,7 @@ class Repository:
             raise
         if swapped.previous is not None:
             self._delete_blob(swapped.previous.blob)
-        self._committed(candidate.id)
+        self.summarize(candidate.id)
         return PushResult(
             candidate, PushStatus.CREATED if swapped.previous is None else PushStatus.OVERWRITTEN
         )
@@ -245,20 +245,25 @@ class Repository:
         if removed is None:
             raise PackageNotFound(f"package {package_id} {version} is not in the feed")
         self._cache.pop(key, None)
-        self._committed(removed.id)
+        self.summarize(removed.id)
         self._delete_blob(removed.blob)
         return removed
 
-    def delete_if_unchanged(self, record: PackageRecord, etag: str) -> bool:
+    def delete_if_unchanged(
+        self, record: PackageRecord, etag: str, *, summarize: bool = True
+    ) -> bool:
         """Delete a version only if its record still has `etag`: record first, then blob.
 
         Return False (and change nothing) when the record was changed or removed meanwhile.
+        A caller deleting many versions of one id passes `summarize=False` and calls
+        `summarize` once after them: one catalog write instead of one per version.
         """
         key = _record_key_of(record)
         if not self._records.delete(key, etag):
             return False
         self._cache.pop(key, None)
-        self._committed(record.id)
+        if summarize:
+            self.summarize(record.id)
         self._delete_blob(record.blob)
         return True
 
@@ -272,10 +277,10 @@ class Repository:
 
         conflict = f"{package_id} {version} kept changing; try again"
         swapped = self._records.update(_key_of(package_id, version), change, conflict)
-        self._committed(swapped.value.id)
+        self.summarize(swapped.value.id)
         return swapped.value
 
-    def _committed(self, package_id: str) -> None:
+    def summarize(self, package_id: str) -> None:
         """After a record of `package_id` changed: its catalog summary, then the marker.
 
         The record is the truth and is already committed, so a catalog write that fails

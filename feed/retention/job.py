@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -143,7 +143,7 @@ def _published(record: PackageRecord) -> datetime:
 
 def _delete(repository: Repository, item: Planned) -> bool:
     """Delete one planned version if its record is unchanged; True when it went."""
-    return repository.delete_if_unchanged(item[1], item[2])
+    return repository.delete_if_unchanged(item[1], item[2], summarize=False)
 
 
 def _apply(
@@ -158,7 +158,11 @@ def _apply(
     if not doomed:
         return planned
     pending = audit.begin(package_id, doomed)
-    gone = iter(list(pool.map(lambda item: _delete(repository, item), doomed)))
+    futures = [pool.submit(_delete, repository, item) for item in doomed]
+    wait(futures)
+    if any(f.exception() is not None or f.result() for f in futures):
+        repository.summarize(package_id)  # one catalog write for all (even after a failure)
+    gone = iter([f.result() for f in futures])
     outcome = []
     for decision, record, etag in planned:  # `gone` follows the doomed ones in this order
         if decision.deleted and not next(gone):

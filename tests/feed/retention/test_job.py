@@ -322,3 +322,47 @@ def test_a_deleted_version_leaves_every_query_before_its_bytes_go(storage, clock
     )
     assert [d.version for d in report.deleted] == ["1.0.0"]
     assert seen == [["2.0.0"]]
+
+
+def test_a_run_writes_each_package_catalog_summary_once(storage, clock, tmp_path):
+    hooked = HookedStorage(storage)
+    repository = open_feed(hooked, FeedConfig(clock=clock)).repository
+    texts = [f"1.{n}.0" for n in range(6)]
+    fill(repository, tmp_path, clock, texts=texts)
+    fill(repository, tmp_path, clock, "Acme.Api", texts)
+    list(repository.all_records())  # a new feed marks its catalog complete on first use
+    catalog_writes = []
+
+    def count_catalog_writes(op: str, key: str) -> None:
+        if op in ("create_record", "replace_record") and key.startswith("index/catalog/"):
+            catalog_writes.append(key)
+
+    hooked.before = count_catalog_writes
+    report = run_retention(
+        repository, RetentionStore(hooked, clock), actor="t", rules=Rules(keep_last=2)
+    )
+    assert len(report.deleted) == 8
+    assert len(catalog_writes) == 2  # one per package, not one per deleted version
+    fresh = open_feed(storage, FeedConfig(clock=clock)).repository  # reads the catalog anew
+    found = sorted((r.id, r.version) for r in fresh.all_records())
+    assert found == sorted((i, t) for i in ("Acme.Web", "Acme.Api") for t in texts[-2:])
+
+
+def test_a_failed_delete_still_leaves_the_catalog_true(storage, clock, tmp_path):
+    hooked = HookedStorage(storage)
+    repository = open_feed(hooked, FeedConfig(clock=clock)).repository
+    fill(repository, tmp_path, clock, texts=[f"1.{n}.0" for n in range(4)])
+
+    def fail_one_delete(op: str, key: str) -> None:
+        if op == "delete_record" and "/1.0.0/" in key:
+            raise OSError("injected failure")
+
+    hooked.before = fail_one_delete
+    with pytest.raises(OSError, match="injected"):
+        run_retention(
+            repository, RetentionStore(hooked, clock), actor="t", rules=Rules(keep_last=1)
+        )
+    hooked.before = None
+    stored = {r.version for r in repository.list_versions("Acme.Web")}
+    fresh = open_feed(storage, FeedConfig(clock=clock)).repository
+    assert {r.version for r in fresh.all_records()} == stored == {"1.0.0", "1.3.0"}

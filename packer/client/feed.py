@@ -50,6 +50,8 @@ class FeedClient(PackageDownloads):
     `sleep` and `timeout` are injectable so tests never wait for real.
     """
 
+    _raw_push = True  # push raw until the feed shows it lacks the route (then per instance)
+
     def __init__(
         self,
         server: str,
@@ -76,7 +78,6 @@ class FeedClient(PackageDownloads):
         self._session = session or requests.Session()
         self._session.headers["User-Agent"] = "octopack"
         self._api_key = api_key
-        self._raw_push = True  # until the feed shows it lacks the raw route
         if api_key:
             self._session.headers[API_KEY_HEADER] = api_key
 

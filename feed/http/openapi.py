@@ -94,6 +94,16 @@ def octopus_paths() -> dict[str, Doc]:
              query("replace", {"type": "boolean"}, "Legacy: the same as OverwriteExisting.")],
             PUSH_BODY, "push (admin to overwrite)",
         )},
+        "/api/octopack/packages/{filename}": {"put": operation(
+            "Push a package as the raw body, its SHA-256 declared (octopack's own client).", OCTOPUS,
+            {"201": package, "200": answer("Existing kept, or overwritten.", ref("Package"))},
+            [path_param("filename", "Id.Version.ext (any name for a .nupkg).", example="Acme.Raw.1.0.0.zip"),
+             {"name": "X-Octopack-Sha256", "in": "header", "required": True, "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+              "description": "SHA-256 of the body; a body that differs is refused (400) and nothing is stored."},
+             query("overwriteMode", {"enum": ["FailIfExists", "OverwriteExisting", "IgnoreIfExists"]}, "What to do when the version exists [FailIfExists].")],
+            {"required": True, "content": {"application/octet-stream": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}}},
+            "push (admin to overwrite)",
+        )},
         "/api/packages": {"get": operation(
             "List or search packages.", OCTOPUS, {"200": answer("A page of packages.", collection("Package"))},
             [query("filter", STRING, "Id contains this text."), query("latest", {"type": "boolean"}, "Newest version of each id only."), SKIP, take(30, 1000)],

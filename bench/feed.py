@@ -68,6 +68,7 @@ DUMMY_BLOB = b"PK\x05\x06" + b"\0" * 18  # an empty zip: 22 bytes
 NOISE_FACTOR = 1.25  # "within noise": the big feed's median at most 25% above the small one's
 MIN_THROUGHPUT_RATIO = 0.70
 MAX_RSS_MIB = 150.0
+PUSH_TARGET = 0.35  # push at least this share of read+SHA-256's MB/s
 Row = tuple[str, str, str, str]
 
 
@@ -527,8 +528,18 @@ class TransferResult:
                 limit,
                 verdict(self.download.peak_mib < MAX_RSS_MIB),
             ),
+            (
+                "push (raw) / read+SHA-256",
+                f"{self.push_ratio():.2f}x",
+                f">= {PUSH_TARGET:.2f}x",
+                verdict(self.push_ratio() >= PUSH_TARGET),
+            ),
             (f"transfer of {self.size / MIB:,.0f} MiB", speed, "(figure)", "-"),
         ]
+
+    def push_ratio(self) -> float:
+        """The raw push's MB/s as a share of read+SHA-256's in this run (issue 13's aim)."""
+        return self.read_sha256_seconds / self.push.seconds
 
 
 def write_package(path: Path, size: int) -> None:

@@ -1,9 +1,12 @@
 """octopack's own push: the package as the raw request body, its SHA-256 declared up front.
 
-`PUT /api/octopack/packages/{filename}` with `X-Octopack-Sha256`. No multipart parsing:
-the body goes to a hashing spool in large reads, the digests run on their own threads as
-it is written, and a body whose SHA-256 differs from the declared one is refused (400)
-before anything is stored. Octopus's clients keep `POST /api/packages/raw`.
+`PUT /api/octopack/packages/{filename}` with `X-Octopack-Sha256` and a Content-Length.
+No multipart parsing: the body is read in pieces of several MiB (straight from the
+socket under gunicorn, `feed.http.rawbody`), each written to the spool at once and hashed
+on one thread per digest (`feed.core.bodyspool`); a body whose SHA-256 differs from the
+declared one is refused (400) before anything is stored. The store then takes the spool
+by renaming it when it can. SHA-1 and SHA-512 follow right after the commit
+(`feed.core.hashfill`), so the answer here leaves out `Hash` and `Sha512`. Octopus's clients keep `POST /api/packages/raw`.
 """
 
 from __future__ import annotations
@@ -12,16 +15,17 @@ import re
 
 from flask import Blueprint, Response, jsonify, request
 
+from feed.core.bodyspool import BodySpool
 from feed.core.errors import BadRequest, PackageRefused
-from feed.core.uploads import SpooledUpload
+from feed.core.hashfill import hashes_pending
+from feed.core.uploads import SpooledUpload, too_large
 from feed.http.context import require, services
 from feed.http.octopus import overwrite_mode, package_resource
+from feed.http.rawbody import body_pieces
 from feed.http.requestlog import note_package
-from feed.http.uploads import HashingSpool
 from packer.model.conventions import OverwriteMode, PushStatus
 
 SHA256_HEADER = "X-Octopack-Sha256"
-READ_SIZE = 4 * 1024 * 1024  # large reads: gunicorn copies its read-ahead on every read
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 bp = Blueprint("octopack_push", __name__)
@@ -34,15 +38,24 @@ def push_raw(filename: str) -> tuple[Response, int, dict[str, str]]:
     require("admin" if mode is OverwriteMode.OVERWRITE_EXISTING else "push")
     declared = declared_sha256()
     repository = services().repository
-    with HashingSpool(repository.upload_dir, repository.limits.max_package_bytes) as spool:
-        upload = receive(spool, declared)
+    limit = repository.limits.max_package_bytes
+    length = request.content_length
+    if length is None:
+        raise BadRequest("send the package with a Content-Length (not chunked)")
+    if length > limit:
+        raise too_large(limit)
+    with BodySpool(repository.upload_dir, limit) as spool:
+        upload = receive(spool, length, declared)
         if not filename:
             raise PackageRefused("the uploaded file has no name; name it Id.Version.ext")
         result = repository.add_package(upload, filename, mode)
     note_package(result.record.id, result.record.version)
     code = 201 if result.status is PushStatus.CREATED else 200
+    resource = package_resource(result.record)
+    if hashes_pending(result.record):  # computed right after: never shown empty
+        del resource["Hash"], resource["Sha512"]
     return (
-        jsonify(package_resource(result.record)),
+        jsonify(resource),
         code,
         {"X-Octopack-Push-Status": str(result.status)},
     )
@@ -56,11 +69,10 @@ def declared_sha256() -> str:
     return value
 
 
-def receive(spool: HashingSpool, declared: str) -> SpooledUpload:
+def receive(spool: BodySpool, length: int, declared: str) -> SpooledUpload:
     """Write the body to the spool (hashing as it goes); refuse it unless its SHA-256 matches."""
-    stream = request.stream
-    while chunk := stream.read(READ_SIZE):
-        spool.write(chunk)
+    for piece in body_pieces(request.environ, request.stream, length):
+        spool.write(piece)
     upload = spool.upload()
     if upload.sha256 != declared:
         raise BadRequest(

@@ -96,7 +96,8 @@ def octopus_paths() -> dict[str, Doc]:
         )},
         "/api/octopack/packages/{filename}": {"put": operation(
             "Push a package as the raw body, its SHA-256 declared (octopack's own client).", OCTOPUS,
-            {"201": package, "200": answer("Existing kept, or overwritten.", ref("Package"))},
+            {"201": answer("Created; Hash and Sha512 follow moments later (left out here).", ref("PushedPackage")),
+             "200": answer("Existing kept, or overwritten (then as for 201).", ref("PushedPackage"))},
             [path_param("filename", "Id.Version.ext (any name for a .nupkg).", example="Acme.Raw.1.0.0.zip"),
              {"name": "X-Octopack-Sha256", "in": "header", "required": True, "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
               "description": "SHA-256 of the body; a body that differs is refused (400) and nothing is stored."},

@@ -25,7 +25,7 @@ from packer.client.http import (
     error_text,
     json_object,
 )
-from packer.client.rawpush import NOT_OFFERED, SHA256_HEADER, RawBody, raw_push_url
+from packer.client.rawpush import NOT_OFFERED, SHA256_HEADER, TRAILER, RawBody, raw_push_url
 from packer.client.results import (
     PushReport,
     VersionInfo,
@@ -204,8 +204,9 @@ class FeedClient(PackageDownloads):
             raw = self._raw_push
             try:
                 if raw:
-                    local_sha = local_sha or file_sha256(path)
-                    response = self._send_raw(path, name, size, mode, local_sha, progress)
+                    body = RawBody(path, size, progress)
+                    response = self._send_raw(name, mode, body)
+                    local_sha = local_sha or body.sha256
                     if response.status_code in NOT_OFFERED:
                         self._raw_push = raw = False
                 if not raw:
@@ -238,21 +239,13 @@ class FeedClient(PackageDownloads):
             self._wait(attempt, response)
             attempt += 1
 
-    def _send_raw(
-        self,
-        path: Path,
-        name: str,
-        size: int,
-        mode: OverwriteMode,
-        sha256: str,
-        progress: Progress | None,
-    ) -> requests.Response:
-        """PUT the file as the raw body with its SHA-256 declared (octopack feeds)."""
+    def _send_raw(self, name: str, mode: OverwriteMode, body: RawBody) -> requests.Response:
+        """PUT the file as the raw body, its SHA-256 as a trailer (octopack feeds)."""
         return self._session.put(
             raw_push_url(self.server, name),
             params={"overwriteMode": mode.value},
-            data=RawBody(path, size, progress),
-            headers={"Content-Type": "application/octet-stream", SHA256_HEADER: sha256},
+            data=body,
+            headers={"Content-Type": "application/octet-stream", SHA256_HEADER: TRAILER},
             timeout=self.timeout,
         )
 

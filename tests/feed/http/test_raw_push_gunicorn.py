@@ -85,7 +85,10 @@ def test_wrong_hash_under_gunicorn_stores_nothing(served, tmp_path) -> None:
 
 
 def raw_request(feed: FeedProcess, name: str, body: bytes, length: int, sha256: str) -> bytes:
-    """Send a PUT by hand (any Content-Length), close our side, return what came back."""
+    """Send a PUT by hand (any Content-Length), close our side, return what came back.
+
+    `sha256` is the X-Octopack-Sha256 value (64 hex digits or "trailer").
+    """
     where = urlsplit(feed.url)
     head = (
         f"PUT /api/octopack/packages/{name} HTTP/1.1\r\nHost: {where.netloc}\r\n"

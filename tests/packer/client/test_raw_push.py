@@ -9,8 +9,9 @@ import pytest
 from flask import request
 
 from packer.client.feed import FeedClient
-from packer.client.rawpush import RAW_CHUNK, RawBody
+from packer.client.rawpush import RAW_CHUNK, TRAILER_BYTES, RawBody
 from packer.client.transfer import file_sha256
+from packer.model.errors import BadInput
 from tests.helpers.faulty_proxy import faulty_proxy
 from tests.helpers.feed_server import RunningFeed
 from tests.packer.client.conftest import ADMIN_KEY, make_package
@@ -35,12 +36,24 @@ def methods(lines: list[str]) -> list[str]:
     return [line.split()[0] for line in lines]
 
 
-def test_raw_body_is_the_file_in_large_blocks(tmp_path: Path) -> None:
-    package = make_package(tmp_path, "Big.App.1.0.0.zip", size=RAW_CHUNK + 1000)
-    body = RawBody(package, package.stat().st_size, None)
+def test_raw_body_is_the_file_in_large_blocks_then_its_sha256(tmp_path: Path) -> None:
+    package = make_package(tmp_path, "Big.App.1.0.0.zip", size=2 * RAW_CHUNK + 1000)
+    size = package.stat().st_size
+    body = RawBody(package, size, None)
+    assert body.sha256 is None
     blocks = list(body)
-    assert b"".join(blocks) == package.read_bytes() and len(body) == package.stat().st_size
+    sha = file_sha256(package)
+    assert b"".join(blocks) == package.read_bytes() + sha.encode()
+    assert len(body) == size + TRAILER_BYTES == sum(len(block) for block in blocks)
     assert max(len(block) for block in blocks) == RAW_CHUNK
+    assert blocks[-1] == sha.encode() and body.sha256 == sha
+
+
+def test_raw_body_refuses_a_file_that_shrank(tmp_path: Path) -> None:
+    package = make_package(tmp_path, "Big.App.1.0.0.zip", size=1000)
+    body = RawBody(package, package.stat().st_size + 10, None)
+    with pytest.raises(BadInput, match="shrank during upload"):
+        list(body)
 
 
 def test_client_pushes_raw_to_an_octopack_feed(feed, tmp_path: Path, sleeps) -> None:
@@ -52,7 +65,8 @@ def test_client_pushes_raw_to_an_octopack_feed(feed, tmp_path: Path, sleeps) -> 
     assert result.package["Sha256"] == file_sha256(package)
     assert proxy.request_lines[0].startswith("PUT /api/octopack/packages/Hello.App.1.0.0.zip")
     head = proxy.request_heads[0].lower()
-    assert f"x-octopack-sha256: {file_sha256(package)}" in head
+    assert "x-octopack-sha256: trailer" in head
+    assert f"content-length: {package.stat().st_size + TRAILER_BYTES}" in head
 
 
 @pytest.mark.parametrize("status", [404, 405])

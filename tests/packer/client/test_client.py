@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from packer.client.feed import FeedClient
+from packer.client.rawpush import TRAILER_BYTES
 from packer.client.transfer import CHUNK, MultipartBody, file_sha256
 from packer.model.errors import BadInput, InvalidRange, OperationFailed
 from tests.helpers.faulty_proxy import Fault, faulty_proxy
@@ -137,7 +138,7 @@ def test_push_streams_with_a_content_length(feed, tmp_path: Path, sleeps: list[f
     head = proxy.request_heads[0].lower()
     assert "transfer-encoding" not in head
     length = int(head.split("content-length: ")[1].split("\r\n")[0])
-    assert length == package.stat().st_size  # octopack's feed takes the raw body
+    assert length == package.stat().st_size + TRAILER_BYTES  # raw body + SHA-256 trailer
 
 
 # -- retries -------------------------------------------------------------------------------

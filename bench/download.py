@@ -14,7 +14,6 @@ Targets: curl from the feed and octopack's client each at least 0.8x `cp`.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import socket
@@ -27,21 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench._common import verdict
+from bench.transfer_refs import read_sha256_seconds
 
 TARGET_OF_CP = 0.8
 BLOCK = 1 << 20
 Row = tuple[str, str, str, str]
-
-
-def sha256_seconds(path: Path) -> float:
-    """Seconds to read `path` and SHA-256 it in this process (1 MiB reads into one buffer)."""
-    began = time.perf_counter()
-    digest = hashlib.sha256()
-    view = memoryview(bytearray(BLOCK))
-    with open(path, "rb", buffering=0) as stream:
-        while count := stream.readinto(view):
-            digest.update(view[:count])
-    return time.perf_counter() - began
 
 
 @contextmanager
@@ -124,7 +113,7 @@ class Ceilings:
 
 def measure_ceilings(package: Path, work: Path) -> Ceilings:
     """Measure the ceilings for `package`, writing scratch files under `work`."""
-    sha = sha256_seconds(package)
+    sha = read_sha256_seconds(package)
     dest = work / "ceiling.bin"
     with sendfile_server(package) as port:
         discard = loopback_seconds(port, None)

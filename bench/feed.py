@@ -31,7 +31,6 @@ import logging
 import math
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,6 +48,7 @@ if __name__ == "__main__":  # run as a script: bench/ must not shadow the `feed`
 
 import requests  # noqa: E402
 
+from bench import transfer_refs  # noqa: E402
 from bench._common import (  # noqa: E402
     MIB,
     ChildRun,
@@ -70,6 +70,7 @@ DUMMY_BLOB = b"PK\x05\x06" + b"\0" * 18  # an empty zip: 22 bytes
 NOISE_FACTOR = 1.25  # "within noise": the big feed's median at most 25% above the small one's
 MIN_THROUGHPUT_RATIO = 0.70
 MAX_RSS_MIB = 150.0
+PUSH_TARGET = 0.35  # push at least this share of read+SHA-256's MB/s
 Row = tuple[str, str, str, str]
 
 
@@ -463,6 +464,10 @@ class TransferResult:
     feed_after_push: dict[int, float]
     feed_after_download: dict[int, float]
     downloads: DownloadFigures
+    read_sha256_seconds: float = math.nan
+    multipart_push: ChildRun | None = None
+    curl_seconds: float | None = None
+    validation_seconds: float = math.nan
 
     def mb_per_s(self, seconds: float) -> float:
         """Return throughput in MB/s (10^6 bytes)."""
@@ -471,12 +476,31 @@ class TransferResult:
     def print(self) -> None:
         """Print throughput and peak RSS figures."""
         print(f"[transfer] package {self.size / MIB:,.0f} MiB (random bytes, stored zip)")
-        for name, seconds in (
-            ("cp", self.cp_seconds),
-            ("push", self.push.seconds),
-            ("download", self.download.seconds),
-        ):
-            print(f"[transfer] {name:<8} {seconds:6.2f} s  {self.mb_per_s(seconds):7.0f} MB/s")
+        sha, cp = self.read_sha256_seconds, self.cp_seconds
+        lines: list[tuple[str, float | None, str]] = [
+            ("read+SHA-256", sha, "reference: the least a feed must do"),
+            ("cp", cp, "reference: page cache"),
+            ("push (raw)", self.push.seconds, f"{sha / self.push.seconds:.2f}x read+SHA-256"),
+            (
+                "push (multipart)",
+                self.multipart_push.seconds if self.multipart_push else None,
+                "Octopus's route",
+            ),
+            ("validation", self.validation_seconds, "full-strength archive check alone"),
+            ("download curl", self.curl_seconds, ""),
+            ("download client", self.download.seconds, f"{cp / self.download.seconds:.2f}x cp"),
+        ]
+        for name, seconds, note in lines:
+            if seconds is None or math.isnan(seconds):
+                continue
+            if name == "push (multipart)":
+                note = f"{sha / seconds:.2f}x read+SHA-256 ({note})"
+            if name == "download curl":
+                note = f"{cp / seconds:.2f}x cp"
+            if name == "validation":
+                note = f"{seconds / self.push.seconds:.0%} of the raw push's time ({note})"
+            speed = self.mb_per_s(seconds)
+            print(f"[transfer] {name:<16} {seconds:6.2f} s  {speed:7.0f} MB/s  {note}")
         print(
             f"[transfer] client peak RSS: push {self.push.peak_mib:.0f} MiB, download "
             f"{self.download.peak_mib:.0f} MiB"
@@ -513,9 +537,19 @@ class TransferResult:
                 limit,
                 verdict(self.download.peak_mib < MAX_RSS_MIB),
             ),
+            (
+                "push (raw) / read+SHA-256",
+                f"{self.push_ratio():.2f}x",
+                f">= {PUSH_TARGET:.2f}x",
+                verdict(self.push_ratio() >= PUSH_TARGET),
+            ),
             (f"transfer of {self.size / MIB:,.0f} MiB", speed, "(figure)", "-"),
             *self.downloads.rows(),
         ]
+
+    def push_ratio(self) -> float:
+        """The raw push's MB/s as a share of read+SHA-256's in this run (issue 13's aim)."""
+        return self.read_sha256_seconds / self.push.seconds
 
 
 def write_package(path: Path, size: int) -> None:
@@ -537,10 +571,11 @@ def measure_transfer(size: int, workers: int, work_dir: str | None = None) -> Tr
     with tempfile.TemporaryDirectory(prefix="octopack-bench-transfer-", dir=work_dir) as work:
         package = Path(work, "Bench.Transfer.1.0.0.zip")
         write_package(package, size)
-        began = time.perf_counter()
-        subprocess.run(["cp", str(package), str(Path(work, "copy.zip"))], check=True)
-        cp_seconds = time.perf_counter() - began
-        os.unlink(Path(work, "copy.zip"))
+        read_sha = transfer_refs.read_sha256_seconds(package)
+        cp_seconds = transfer_refs.cp_seconds(package, Path(work, "copy.zip"))
+        validation = transfer_refs.validation_seconds(package)
+        second = Path(work, "Bench.Transfer.1.0.1.zip")
+        os.link(package, second)  # the same bytes under another version, for multipart
         store, uploads = Path(work, "store"), Path(work, "uploads")
         uploads.mkdir()
         args = ["--upload-dir", str(uploads)]
@@ -548,6 +583,7 @@ def measure_transfer(size: int, workers: int, work_dir: str | None = None) -> Tr
             push = run_python(_push_code(package, feed.url, ADMIN_KEY))
             if '"created"' not in push.stdout:
                 raise RuntimeError(f"push did not create the package: {push.stdout}")
+            multipart = run_python(_push_code(second, feed.url, ADMIN_KEY, multipart=True))
             after_push = tree_peaks(feed.process.pid)
             ceilings = measure_ceilings(package, Path(work))
             raw = feed.url + "/api/packages/packages-Bench.Transfer.1.0.0/raw"
@@ -564,14 +600,31 @@ def measure_transfer(size: int, workers: int, work_dir: str | None = None) -> Tr
         curl_discard,
         os.getloadavg(),
     )
-    return TransferResult(size, cp_seconds, push, download, after_push, after_download, figures)
+    return TransferResult(
+        size,
+        cp_seconds,
+        push,
+        download,
+        after_push,
+        after_download,
+        figures,
+        read_sha,
+        multipart,
+        curl_file,
+        validation,
+    )
 
 
-def _push_code(package: Path, url: str, key: str) -> str:
-    """Return a child script that runs `octopack push --output-format json`."""
+def _push_code(package: Path, url: str, key: str, multipart: bool = False) -> str:
+    """Return a child script that runs `octopack push --output-format json`.
+
+    With `multipart` the client behaves as against a feed without the raw route.
+    """
     argv = ["octopack", "push", str(package), "--server", url, "--api-key", key]
     argv += ["--output-format", "json"]
-    return f"import sys\nsys.argv = {argv!r}\nfrom packer.cli import main\nmain()\n"
+    force = "from packer.client.feed import FeedClient\nFeedClient._raw_push = False\n"
+    prelude = force if multipart else ""
+    return f"import sys\nsys.argv = {argv!r}\n{prelude}from packer.cli import main\nmain()\n"
 
 
 def _download_code(url: str, dest: Path) -> str:

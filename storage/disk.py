@@ -99,6 +99,22 @@ class DiskStorage:
         self._tree.sync_dir(os.path.dirname(path))
         return object_info(key, st)
 
+    def put_blob_file(self, key: str, path: str) -> ObjectInfo:
+        """Take the local file `path` as `key`: renamed in when on this file system (no copy),
+        else copied like `put_blob`. The file is gone from `path` afterwards either way."""
+        self._count("put_blob_file")
+        target = self._tree.path(key)
+        try:
+            st = self._tree.move_in(path, target, time.time_ns())
+        except OSError as exc:
+            raise self._tree.os_error("put_blob_file", key, exc) from exc
+        if st is not None:
+            return object_info(key, st)
+        with open(path, "rb") as stream:
+            info = self.put_blob(key, stream)
+        unlink_quietly(path)
+        return info
+
     def open_blob(self, key: str, start: int = 0, end: int | None = None) -> BinaryIO:
         """Open bytes `start`..`end` (inclusive, like HTTP Range) of `key` for reading."""
         self._count("open_blob")

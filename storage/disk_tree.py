@@ -97,6 +97,41 @@ class DiskTree:
         os.close(fd)
         return tmp, st
 
+    def move_in(self, source: str, path: str, mtime_ns: int) -> os.stat_result | None:
+        """Rename the complete local file `source` to `path`, fsynced first; None when
+        `source` is on another file system (the caller copies instead).
+
+        The file is made readable like a written one (0644, `mtime_ns`) before it appears.
+        """
+        fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            os.fchmod(fd, 0o644)
+            os.utime(fd, ns=(mtime_ns, mtime_ns))
+            if self.durable:
+                os.fsync(fd)
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
+        directory = os.path.dirname(path)
+        for _ in range(_MKDIR_RETRIES):
+            self._make_dirs(directory)
+            try:
+                os.rename(source, path)
+            except FileNotFoundError:
+                continue  # a concurrent delete pruned the directory: make it again
+            except OSError as exc:
+                if exc.errno == errno.EXDEV:
+                    return None
+                if exc.errno == errno.ENOTDIR:
+                    raise StorageError(
+                        f"cannot write below {os.path.relpath(directory, self.root)!r}: "
+                        "a parent of the key is an object"
+                    ) from exc
+                raise
+            self.sync_dir(directory)
+            return st
+        raise StorageError(f"directory {directory!r} keeps vanishing while writing to it")
+
     def prune_dirs(self, directory: str) -> None:
         """Remove empty directories from `directory` up to (not including) the root."""
         while directory != self.root and directory.startswith(self.root + os.sep):

@@ -87,6 +87,14 @@ class Storage(Protocol):
         """
         ...
 
+    def put_blob_file(self, key: str, path: str) -> ObjectInfo:
+        """Store the complete local file `path` as `key`, as ``put_blob`` would, taking it:
+        the file is gone from `path` afterwards (disk renames it in when it can).
+
+        For spools the caller owns and will not read again. Raises as ``put_blob`` does.
+        """
+        ...
+
     def create_record(self, key: str, data: bytes) -> str:
         """Create the record `key` holding `data` only if no object is there; return its etag.
 

@@ -28,6 +28,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
@@ -99,6 +100,13 @@ class S3Storage:
     def put_blob(self, key: str, stream: BinaryIO) -> ObjectInfo:
         """Upload `stream` to `key`: one PutObject when small, else a multipart upload."""
         return put_stream(self._s3, key, self._full(key), stream, self.part_size)
+
+    def put_blob_file(self, key: str, path: str) -> ObjectInfo:
+        """Upload the local file `path` to `key` (as `put_blob`), then remove the file."""
+        with open(path, "rb") as stream:
+            info = self.put_blob(key, stream)
+        os.unlink(path)
+        return info
 
     def open_blob(self, key: str, start: int = 0, end: int | None = None) -> BinaryIO:
         """Stream bytes `start`..`end` (inclusive, like HTTP Range) of `key`."""

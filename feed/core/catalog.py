@@ -60,8 +60,15 @@ def shard_bytes(shard: Shard) -> bytes:
 class Catalog:
     """Shard documents kept by compare-and-swap, and this process's decoded copy."""
 
-    def __init__(self, storage: Storage, records_of: RecordsOf) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        records_of: RecordsOf,
+        finish: Callable[[PackageRecord], PackageRecord] | None = None,
+    ) -> None:
+        """`finish` completes a decoded record (a raw push's late hashes) before use."""
         self._shards = JsonRecords(storage, SHARDS)
+        self._finish = finish
         self._records_of = records_of
         self._listing = self._shards.listing
         self._lock = threading.Lock()
@@ -160,6 +167,9 @@ class Catalog:
         if found is None:
             self._loaded.pop(key, None)
             return
+        if self._finish is not None:
+            for entry in found.value.entries.values():
+                entry.finish = self._finish
         self._loaded[key] = (found.etag, found.value)
 
     def _shard_keys(self) -> list[str]:

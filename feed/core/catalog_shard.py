@@ -24,7 +24,7 @@ import functools
 import json
 import threading
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -57,7 +57,8 @@ class IdEntry:
     """One id's slim part (eager) and its records (decoded on first use, then kept)."""
 
     __slots__ = (
-        "key", "id", "flags", "_texts", "_text_of", "_names", "_name_of", "_full", "_ro"
+        "key", "id", "flags", "_texts", "_text_of", "_names", "_name_of", "_full", "_ro",
+        "finish",
     )  # fmt: skip
 
     def __init__(self, key: str, header: list[Any], full: _Full) -> None:
@@ -67,6 +68,8 @@ class IdEntry:
         self._texts, self._text_of, self._names, self._name_of = header[2:6]
         self._full = (full, header[6], header[7])
         self._ro: list[PackageRecord] | None = None
+        # completes a decoded record before use (a raw push's late hashes; set by Catalog)
+        self.finish: Callable[[PackageRecord], PackageRecord] | None = None
 
     def __len__(self) -> int:
         return len(self.flags)
@@ -100,7 +103,8 @@ class IdEntry:
         """Return the id's records, newest first, decoding them on first use."""
         if self._ro is None:
             full, start, end = self._full
-            self._ro = [_record(fields) for fields in full.summary(start, end)]
+            records = [_record(fields) for fields in full.summary(start, end)]
+            self._ro = records if self.finish is None else [self.finish(r) for r in records]
         return self._ro
 
     def summary(self) -> Summary:

@@ -21,6 +21,7 @@ from feed.core.catalog import Catalog, IdEntry
 from feed.core.contents import PackageContents, read_contents
 from feed.core.errors import PackageConflict, PackageNotFound
 from feed.core.generation import GENERATION_KEY, GenerationMarker
+from feed.core.hashfill import HashFiller
 from feed.core.intake import describe_upload
 from feed.core.jsonrecords import CAS_ATTEMPTS, Codec, JsonRecords, Versioned
 from feed.core.nuspecs import read_stored_nuspec
@@ -75,7 +76,8 @@ class Repository:
         self.clock = clock
         self.upload_dir = upload_dir
         self._cache: dict[str, tuple[str, PackageRecord]] = {}
-        self.catalog = Catalog(storage, self._records_of)
+        self._hashes = HashFiller(storage, self._records, _record_key_of, self.summarize)
+        self.catalog = Catalog(storage, self._records_of, finish=self._hashes.complete)
 
     # -- pushing -------------------------------------------------------------------------
 
@@ -91,7 +93,10 @@ class Repository:
         with self._spool(source) as upload:
             published = iso_utc(self.clock())
             candidate = describe_upload(upload, filename, default_format, self.limits, published)
-            return self._commit(candidate, upload, overwrite_mode)
+            result = self._commit(candidate, upload, overwrite_mode)
+        if result.record is candidate:
+            self._hashes.start(candidate)  # a raw push's SHA-1 and SHA-512, off its path
+        return result
 
     def _spool(self, source: Source) -> AbstractContextManager[SpooledUpload]:
         """Take a spooled upload as it is, hash a local file in place, or spool a stream."""
@@ -101,6 +106,14 @@ class Repository:
         if isinstance(source, Path):
             return hash_file(source, limit)
         return spool_stream(source, limit, self.upload_dir)
+
+    def _put_blob(self, key: str, upload: SpooledUpload) -> None:
+        """Store the upload's bytes: a spool of ours is handed over whole (disk renames it)."""
+        if upload.movable:
+            self._storage.put_blob_file(key, str(upload.path))
+            return
+        with upload.path.open("rb") as stream:
+            self._storage.put_blob(key, stream)
 
     def _commit(
         self, candidate: PackageRecord, upload: SpooledUpload, mode: OverwriteMode
@@ -113,8 +126,7 @@ class Repository:
             if existing is not None and mode is not OverwriteMode.OVERWRITE_EXISTING:
                 raise _Exists(existing)
             if not uploaded:
-                with upload.path.open("rb") as stream:
-                    self._storage.put_blob(candidate.blob, stream)
+                self._put_blob(candidate.blob, upload)
                 uploaded = True
             return candidate
 
@@ -154,12 +166,12 @@ class Repository:
         found = self._read(_key_of(package_id, version))
         if found is None:
             raise PackageNotFound(f"package {package_id} {version} is not in the feed")
-        return found.value
+        return self._hashes.complete(found.value)
 
     def list_versions(self, package_id: str) -> list[PackageRecord]:
         """Return every record of one package (listed or not), newest first."""
         prefix = f"{PACKAGES_PREFIX}{id_key(validate_id(package_id))}/"
-        return newest_first(record for record, _ in self._entries_under(prefix))
+        return newest_first(self._hashes.complete(r) for r, _ in self._entries_under(prefix))
 
     def find_versions(
         self,

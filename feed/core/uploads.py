@@ -11,7 +11,7 @@ import hashlib
 import os
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,13 +27,17 @@ DIGESTS = ("sha1", "sha256", "sha512")
 
 @dataclass(frozen=True)
 class SpooledUpload:
-    """A complete upload on local disk with its size and the three hashes feeds publish."""
+    """A complete upload on local disk with its size and the three hashes feeds publish.
+
+    `movable`: the file is a spool of ours, so the store may take it by renaming it.
+    """
 
     path: Path
     size: int
     sha1: str
     sha256: str
     sha512: str
+    movable: bool = False
 
 
 class _Hashes:
@@ -55,7 +59,7 @@ class _Hashes:
     def result(self, path: Path) -> SpooledUpload:
         """Return the finished description of the spooled file."""
         sha1, sha256, sha512 = (d.hexdigest() for d in self.digests)
-        return SpooledUpload(path, self.size, sha1, sha256, sha512)
+        return SpooledUpload(path, self.size, sha1, sha256, sha512, movable=True)
 
 
 @contextmanager
@@ -122,7 +126,7 @@ class DigestThread:
 
     def __init__(self, name: str) -> None:
         self.digest = hashlib.new(name)
-        self.queue: queue.Queue[list[bytes] | None] = queue.Queue(QUEUE_BATCHES)
+        self.queue: queue.Queue[Sequence[bytes | memoryview] | None] = queue.Queue(QUEUE_BATCHES)
         self.thread = threading.Thread(target=self._run, name=f"octopack-{name}", daemon=True)
         self.thread.start()
 
@@ -131,7 +135,7 @@ class DigestThread:
             for chunk in batch:
                 self.digest.update(chunk)
 
-    def feed(self, batch: list[bytes]) -> None:
+    def feed(self, batch: Sequence[bytes | memoryview]) -> None:
         """Queue chunks to hash (blocks while QUEUE_BATCHES are waiting)."""
         self.queue.put(batch)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify
 
-from feed.http import metrics, octopus, openapi, requestlog, web
+from feed.http import metrics, octopus, openapi, rawpush, requestlog, web
 from feed.http.admin import deployments as deployments_api
 from feed.http.admin import keys as keys_api
 from feed.http.admin import promotion as promotion_api
@@ -37,6 +37,7 @@ def create_app(services: FeedServices) -> Flask:
     octopus.init_app(app)
     nuget_v3.init_app(app)
     nuget_v2.init_app(app)
+    app.register_blueprint(rawpush.bp)
     app.register_blueprint(keys_api.bp)
     app.register_blueprint(deployments_api.bp)
     app.register_blueprint(promotion_api.bp)

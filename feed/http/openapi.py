@@ -94,6 +94,18 @@ def octopus_paths() -> dict[str, Doc]:
              query("replace", {"type": "boolean"}, "Legacy: the same as OverwriteExisting.")],
             PUSH_BODY, "push (admin to overwrite)",
         )},
+        "/api/octopack/packages/{filename}": {"put": operation(
+            "Push a package as the raw body with its SHA-256, declared up front or as a trailer (octopack's own client).", OCTOPUS,
+            {"201": answer("Created; Hash and Sha512 follow moments later (left out here).", ref("PushedPackage")),
+             "200": answer("Existing kept, or overwritten (then as for 201).", ref("PushedPackage"))},
+            [path_param("filename", "Id.Version.ext (any name for a .nupkg).", example="Acme.Raw.1.0.0.zip"),
+             {"name": "X-Octopack-Sha256", "in": "header", "required": True, "schema": {"type": "string", "pattern": "^([0-9a-f]{64}|trailer)$"},
+              "description": "SHA-256 of the package, or `trailer`: the body is then the package followed by its SHA-256 as 64 hex digits "
+                             "(Content-Length = size + 64). A package that differs is refused (400) and nothing is stored."},
+             query("overwriteMode", {"enum": ["FailIfExists", "OverwriteExisting", "IgnoreIfExists"]}, "What to do when the version exists [FailIfExists].")],
+            {"required": True, "content": {"application/octet-stream": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}}},
+            "push (admin to overwrite)",
+        )},
         "/api/packages": {"get": operation(
             "List or search packages.", OCTOPUS, {"200": answer("A page of packages.", collection("Package"))},
             [query("filter", STRING, "Id contains this text."), query("latest", {"type": "boolean"}, "Newest version of each id only."), SKIP, take(30, 1000)],

@@ -103,27 +103,29 @@ RULES = obj({name: {"type": ["integer", "null"], "minimum": 0} for name in (
 
 PACKAGE_LINKS = obj({"Self": STRING, "Raw": STRING}, ["Self", "Raw"])
 
+PACKAGE_PROPERTIES: dict[str, Doc] = {
+    "Id": STRING,
+    "PackageId": STRING,
+    "Version": STRING,
+    "Title": NULLABLE_STRING,
+    "Summary": NULLABLE_STRING,
+    "Description": NULLABLE_STRING,
+    "Published": STRING,
+    "ReleaseNotes": NULLABLE_STRING,
+    "FileExtension": STRING,
+    "PackageSizeBytes": COUNT,
+    "Hash": {"type": "string", "pattern": "^[0-9a-f]{40}$"},
+    "Sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+    "Sha512": {"type": "string", "pattern": "^[0-9a-f]{128}$"},
+    "Links": PACKAGE_LINKS,
+}
+PUSHED_REQUIRED = ["Id", "PackageId", "Version", "Published", "PackageSizeBytes", "Links"]
+
 SCHEMAS: dict[str, Doc] = {
     "Error": obj({"ErrorMessage": STRING, "Errors": array(STRING)}, ["ErrorMessage", "Errors"]),
-    "Package": obj(
-        {
-            "Id": STRING,
-            "PackageId": STRING,
-            "Version": STRING,
-            "Title": NULLABLE_STRING,
-            "Summary": NULLABLE_STRING,
-            "Description": NULLABLE_STRING,
-            "Published": STRING,
-            "ReleaseNotes": NULLABLE_STRING,
-            "FileExtension": STRING,
-            "PackageSizeBytes": COUNT,
-            "Hash": {"type": "string", "pattern": "^[0-9a-f]{40}$"},
-            "Sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-            "Sha512": {"type": "string", "pattern": "^[0-9a-f]{128}$"},
-            "Links": PACKAGE_LINKS,
-        },
-        ["Id", "PackageId", "Version", "Published", "PackageSizeBytes", "Hash", "Links"],
-    ),
+    "Package": obj(PACKAGE_PROPERTIES, [*PUSHED_REQUIRED, "Hash"]),
+    # the raw push's answer: Hash and Sha512 are computed right after it, and left out
+    "PushedPackage": obj(PACKAGE_PROPERTIES, PUSHED_REQUIRED),
     "VersionItem": obj(
         {
             "Id": STRING,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -192,7 +193,7 @@ class HashingSpool(io.FileIO):
             self._flush_batch()
             hexdigests = self._stop_workers() or [hashlib.new(n).hexdigest() for n in DIGESTS]
             sha1, sha256, sha512 = hexdigests
-            upload = SpooledUpload(Path(self.name), self.size, sha1, sha256, sha512)
+            upload = SpooledUpload(Path(self.name), self.size, sha1, sha256, sha512, movable=True)
             self._described = (stamp, upload)
         if self._described[0] != stamp or st.st_size != self.size:
             return None  # changed behind our back (another handle): read it again
@@ -202,7 +203,9 @@ class HashingSpool(io.FileIO):
         """Return the finished upload: the running hashes, or one pass over the file."""
         self.flush()
         described = self.describe()
-        return described if described is not None else hash_in_parallel(Path(self.name))
+        if described is not None:
+            return described
+        return replace(hash_in_parallel(Path(self.name)), movable=True)
 
     def close(self) -> None:
         """Close and remove the temp file; stop the digest threads."""

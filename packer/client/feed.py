@@ -25,6 +25,7 @@ from packer.client.http import (
     error_text,
     json_object,
 )
+from packer.client.rawpush import NOT_OFFERED, SHA256_HEADER, TRAILER, RawBody, raw_push_url
 from packer.client.results import (
     PushReport,
     VersionInfo,
@@ -48,6 +49,8 @@ class FeedClient(PackageDownloads):
 
     `sleep` and `timeout` are injectable so tests never wait for real.
     """
+
+    _raw_push = True  # push raw until the feed shows it lacks the route (then per instance)
 
     def __init__(
         self,
@@ -197,18 +200,20 @@ class FeedClient(PackageDownloads):
         broken = False
         attempt = 0
         while True:
-            body = MultipartBody(path, name, size, progress)
             response: requests.Response | None = None
+            raw = self._raw_push
             try:
-                response = self._session.post(
-                    self._url("packages/raw"),
-                    params={"overwriteMode": mode.value},
-                    data=body,
-                    headers={"Content-Type": body.content_type},
-                    timeout=self.timeout,
-                )
+                if raw:
+                    body = RawBody(path, size, progress)
+                    response = self._send_raw(name, mode, body)
+                    local_sha = local_sha or body.sha256
+                    if response.status_code in NOT_OFFERED:
+                        self._raw_push = raw = False
+                if not raw:
+                    response = self._send_multipart(path, name, size, mode, progress)
             except NETWORK_ERRORS as error:
                 failure = f"the connection to {self.server} broke ({error.__class__.__name__})"
+                self._raw_push = False  # a feed without the route may cut a raw body short
             else:
                 if response.status_code not in RETRY_STATUSES:
                     if response.status_code == 409 and broken:
@@ -233,6 +238,29 @@ class FeedClient(PackageDownloads):
                 )
             self._wait(attempt, response)
             attempt += 1
+
+    def _send_raw(self, name: str, mode: OverwriteMode, body: RawBody) -> requests.Response:
+        """PUT the file as the raw body, its SHA-256 as a trailer (octopack feeds)."""
+        return self._session.put(
+            raw_push_url(self.server, name),
+            params={"overwriteMode": mode.value},
+            data=body,
+            headers={"Content-Type": "application/octet-stream", SHA256_HEADER: TRAILER},
+            timeout=self.timeout,
+        )
+
+    def _send_multipart(
+        self, path: Path, name: str, size: int, mode: OverwriteMode, progress: Progress | None
+    ) -> requests.Response:
+        """POST the file as Octopus's multipart upload (any Octopus-dialect feed)."""
+        body = MultipartBody(path, name, size, progress)
+        return self._session.post(
+            self._url("packages/raw"),
+            params={"overwriteMode": mode.value},
+            data=body,
+            headers={"Content-Type": body.content_type},
+            timeout=self.timeout,
+        )
 
     def _landed(self, package_id: str, version: str, local_sha: str) -> dict[str, Any] | None:
         """The feed's resource when it holds exactly our bytes; None when not (or unknown)."""

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from packer.client.feed import FeedClient
+from packer.client.rawpush import TRAILER_BYTES
 from packer.client.transfer import CHUNK, MultipartBody, file_sha256
 from packer.model.errors import BadInput, InvalidRange, OperationFailed
 from tests.helpers.faulty_proxy import Fault, faulty_proxy
@@ -127,7 +128,7 @@ def test_push_into_the_default_space(feed, tmp_path: Path) -> None:
 
 
 def test_push_streams_with_a_content_length(feed, tmp_path: Path, sleeps: list[float]) -> None:
-    """The multipart body is generated in chunks of at most CHUNK, never chunked-encoded."""
+    """Bodies are generated in chunks (multipart: at most CHUNK), never chunked-encoded."""
     package = make_package(tmp_path, "Big.App.1.0.0.zip", size=3 * CHUNK)
     body = MultipartBody(package, package.name, package.stat().st_size, None)
     blocks = [len(block) for block in body]
@@ -137,7 +138,7 @@ def test_push_streams_with_a_content_length(feed, tmp_path: Path, sleeps: list[f
     head = proxy.request_heads[0].lower()
     assert "transfer-encoding" not in head
     length = int(head.split("content-length: ")[1].split("\r\n")[0])
-    assert package.stat().st_size < length < package.stat().st_size + 1000
+    assert length == package.stat().st_size + TRAILER_BYTES  # raw body + SHA-256 trailer
 
 
 # -- retries -------------------------------------------------------------------------------
@@ -149,7 +150,7 @@ def test_push_retries_after_a_503(feed, tmp_path: Path, sleeps: list[float]) -> 
         result = proxied(proxy.url, sleeps).push(package)
     assert result.status == "created"
     assert sleeps == [0.5]
-    assert [line.split()[0] for line in proxy.request_lines] == ["POST", "POST"]
+    assert [line.split()[0] for line in proxy.request_lines] == ["PUT", "PUT"]
 
 
 def test_push_honours_retry_after(feed, tmp_path: Path, sleeps: list[float]) -> None:
@@ -165,9 +166,9 @@ def test_push_retries_after_a_cut_request(feed, tmp_path: Path, sleeps: list[flo
         result = proxied(proxy.url, sleeps).push(package)
     assert result.status == "created" and "landed" not in result.message
     assert sleeps == [0.5]
-    # the cut POST, then the "did it land?" check (the retried POST may share its connection)
+    # the cut PUT, then the "did it land?" check, then the retry as multipart POST
     assert proxy.faults_applied[:2] == ["cut_request", "clean"]
-    assert [line.split()[0] for line in proxy.request_lines[:2]] == ["POST", "GET"]
+    assert [line.split()[0] for line in proxy.request_lines[:3]] == ["PUT", "GET", "POST"]
     with FeedClient(feed.url) as direct:
         assert direct.package_detail("Hello.App", "1.0.0")["Sha256"] == file_sha256(package)
 
@@ -182,7 +183,7 @@ def test_an_upload_that_landed_is_not_pushed_again(
     assert result.status == "created"
     assert "landed" in result.message
     assert sleeps == []
-    assert [line.split()[0] for line in proxy.request_lines] == ["POST", "GET"]
+    assert [line.split()[0] for line in proxy.request_lines] == ["PUT", "GET"]
     assert result.package["Sha256"] == file_sha256(package)
 
 
@@ -194,7 +195,7 @@ def test_an_upload_that_landed_before_a_timeout_is_not_pushed_again(
         result = proxied(proxy.url, sleeps, timeout=(10, 0.5)).push(package)
         assert result.status == "created" and "landed" in result.message
     # even a feed slower than the timeout ends here: the retry's 409 is checked by hash too
-    assert [line.split()[0] for line in proxy.request_lines[:2]] == ["POST", "GET"]
+    assert [line.split()[0] for line in proxy.request_lines[:2]] == ["PUT", "GET"]
 
 
 def test_a_different_package_at_that_version_is_not_mistaken_for_ours(

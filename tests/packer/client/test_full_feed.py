@@ -21,7 +21,7 @@ def test_push_to_a_full_feed_is_tried_once(feed, tmp_path: Path) -> None:
     with faulty_proxy(feed.url, plan) as proxy:
         with FeedClient(proxy.url, api_key=ADMIN_KEY, sleep=sleeps.append, timeout=30) as client:
             result = client.push(package)
-        posts = [line for line in proxy.request_lines if line.startswith("POST")]
+        posts = [line for line in proxy.request_lines if line.startswith("PUT")]
     assert result.status == "error"
     assert result.message == f"{proxy.url} answered 507: injected by the faulty proxy"
     assert sleeps == []

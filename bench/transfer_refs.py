@@ -1,0 +1,44 @@
+"""Reference figures for the transfer benchmark, taken in the same run as push and download.
+
+read+SHA-256 (one Python process, OpenSSL) is the least a feed must do with a pushed
+package; `cp` is the page-cache copy a download is held against; curl shows what the
+server sends when the client costs nothing; validation is the push's archive check alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import time
+from pathlib import Path
+
+READ_BLOCK = 4 << 20
+
+
+def read_sha256_seconds(path: Path) -> float:
+    """Seconds to read `path` and SHA-256 it in this process."""
+    began = time.perf_counter()
+    digest = hashlib.sha256()
+    with path.open("rb", buffering=0) as stream:
+        while block := stream.read(READ_BLOCK):
+            digest.update(block)
+    digest.hexdigest()
+    return time.perf_counter() - began
+
+
+def cp_seconds(path: Path, dest: Path) -> float:
+    """Seconds `cp` takes to copy `path` (the copy is removed)."""
+    began = time.perf_counter()
+    subprocess.run(["cp", str(path), str(dest)], check=True)
+    elapsed = time.perf_counter() - began
+    dest.unlink()
+    return elapsed
+
+
+def validation_seconds(path: Path) -> float:
+    """Seconds the feed's full-strength archive validation takes on `path` alone."""
+    from packer.archive.validator import Limits, inspect_archive
+
+    began = time.perf_counter()
+    inspect_archive(path, "zip", Limits())
+    return time.perf_counter() - began

@@ -82,3 +82,17 @@ def test_overwritten_record_is_not_given_old_hashes(repository, tmp_path) -> Non
     stored = committed_record(repository, "Late.Over", "1.0.0")
     assert stored.sha512 == expected["sha512"]
     assert replace(stored, published=filled.published) == replace(filled)
+
+
+def test_catalog_queries_never_show_a_late_hash_empty(repository, backend, clock, tmp_path) -> None:
+    path = make_zip(tmp_path, "Late.Search.1.0.0.zip", {"a.txt": b"search"})
+    repository._hashes.start = lambda record: None
+    repository.add_package(raw_upload(path, tmp_path), path.name)
+    fresh = open_feed(backend.storage, FeedConfig(storage=backend.location, clock=clock))
+    expected = digests(path)
+    [entry] = [e for e in fresh.repository.id_entries() if e.key == "late.search"]
+    [record] = entry.records()  # what search, v2 and v3 pages decode
+    assert (record.sha1, record.sha512) == (expected["sha1"], expected["sha512"])
+    total, [found] = fresh.repository.search("late.search")
+    assert total == 1
+    assert found.sha512 == expected["sha512"]

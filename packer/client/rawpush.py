@@ -17,8 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote
 
-from packer.client.transfer import Progress
-from packer.model.errors import BadInput
+from packer.client.transfer import Progress, file_blocks
 
 SHA256_HEADER = "X-Octopack-Sha256"
 TRAILER = "trailer"  # SHA256_HEADER's value: the SHA-256 follows the file in the body
@@ -52,7 +51,7 @@ class RawBody:
         digest = hashlib.sha256()
         with ThreadPoolExecutor(1, thread_name_prefix="octopack-sha256") as hasher:
             hashing: Future[None] | None = None
-            for block in self._blocks():
+            for block in file_blocks(self._path, self._size, RAW_CHUNK, self._progress):
                 if hashing is not None:
                     hashing.result()  # at most one block waits: memory stays two blocks
                 hashing = hasher.submit(digest.update, block)  # hashlib drops the GIL
@@ -61,15 +60,3 @@ class RawBody:
                 hashing.result()
         self.sha256 = digest.hexdigest()
         yield self.sha256.encode("ascii")
-
-    def _blocks(self) -> Iterator[bytes]:
-        sent = 0
-        with open(self._path, "rb", buffering=0) as stream:
-            while sent < self._size:
-                block = stream.read(min(RAW_CHUNK, self._size - sent))
-                if not block:
-                    raise BadInput(f"package file {str(self._path)!r} shrank during upload")
-                sent += len(block)
-                if self._progress is not None:
-                    self._progress(sent, self._size)
-                yield block

@@ -72,17 +72,25 @@ class MultipartBody:
 
     def __iter__(self) -> Iterator[bytes]:
         yield self._preamble
-        sent = 0
-        with open(self._path, "rb") as stream:
-            while sent < self._size:
-                block = stream.read(min(CHUNK, self._size - sent))
-                if not block:
-                    raise BadInput(f"package file {str(self._path)!r} shrank during upload")
-                sent += len(block)
-                if self._progress is not None:
-                    self._progress(sent, self._size)
-                yield block
+        yield from file_blocks(self._path, self._size, CHUNK, self._progress)
         yield self._epilogue
+
+
+def file_blocks(path: Path, size: int, block: int, progress: Progress | None) -> Iterator[bytes]:
+    """Yield the first `size` bytes of a package file to upload, in `block`-byte reads.
+
+    A file that shrinks meanwhile is refused rather than sent short.
+    """
+    sent = 0
+    with open(path, "rb", buffering=0) as stream:
+        while sent < size:
+            data = stream.read(min(block, size - sent))
+            if not data:
+                raise BadInput(f"package file {str(path)!r} shrank during upload")
+            sent += len(data)
+            if progress is not None:
+                progress(sent, size)
+            yield data
 
 
 class PartFile:

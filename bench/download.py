@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench._common import verdict
-from bench.transfer_refs import read_sha256_seconds
+from bench.transfer_refs import read_sha256_seconds, settle
 
 TARGET_OF_CP = 0.8
 BLOCK = 1 << 20
@@ -68,6 +68,7 @@ def sendfile_server(path: Path) -> Iterator[int]:
 
 def loopback_seconds(port: int, dest: Path | None) -> float:
     """Seconds to GET the file with recv_into one buffer, writing it to `dest` (None: discard)."""
+    settle()
     began = time.perf_counter()
     view = memoryview(bytearray(BLOCK))
     with socket.create_connection(("127.0.0.1", port)) as connection:
@@ -88,6 +89,7 @@ def curl_seconds(url: str, dest: Path, headers: dict[str, str] | None = None) ->
     command = ["curl", "--silent", "--show-error", "--fail", "--output", str(dest), url]
     for name, value in (headers or {}).items():
         command += ["--header", f"{name}: {value}"]
+    settle()
     began = time.perf_counter()
     subprocess.run(command, check=True)
     seconds = time.perf_counter() - began

@@ -468,6 +468,7 @@ class TransferResult:
     multipart_push: ChildRun | None = None
     curl_seconds: float | None = None
     validation_seconds: float = math.nan
+    disk_seconds: float = math.nan
 
     def mb_per_s(self, seconds: float) -> float:
         """Return throughput in MB/s (10^6 bytes)."""
@@ -480,6 +481,7 @@ class TransferResult:
         lines: list[tuple[str, float | None, str]] = [
             ("read+SHA-256", sha, "reference: the least a feed must do"),
             ("cp", cp, "reference: page cache"),
+            ("disk write+sync", self.disk_seconds, "reference: what a durable copy can reach"),
             ("push (raw)", self.push.seconds, f"{sha / self.push.seconds:.2f}x read+SHA-256"),
             (
                 "push (multipart)",
@@ -545,6 +547,17 @@ class TransferResult:
             ),
             (f"transfer of {self.size / MIB:,.0f} MiB", speed, "(figure)", "-"),
             *self.downloads.rows(),
+            *self.disk_rows(),
+        ]
+
+    def disk_rows(self) -> list[Row]:
+        """The durable paths beside the disk's own write+fdatasync speed (their ceiling)."""
+        if math.isnan(self.disk_seconds):
+            return []
+        disk, client = self.disk_seconds, self.downloads.client
+        return [
+            ("push (raw) vs disk write+sync", f"{disk / self.push.seconds:.2f}x", "(ceiling)", "-"),
+            ("octopack client vs disk write+sync", f"{disk / client:.2f}x", "(ceiling)", "-"),
         ]
 
     def push_ratio(self) -> float:
@@ -574,21 +587,25 @@ def measure_transfer(size: int, workers: int, work_dir: str | None = None) -> Tr
         read_sha = transfer_refs.read_sha256_seconds(package)
         cp_seconds = transfer_refs.cp_seconds(package, Path(work, "copy.zip"))
         validation = transfer_refs.validation_seconds(package)
+        disk = transfer_refs.durable_write_seconds(size, Path(work, "durable.bin"))
         second = Path(work, "Bench.Transfer.1.0.1.zip")
         os.link(package, second)  # the same bytes under another version, for multipart
         store, uploads = Path(work, "store"), Path(work, "uploads")
         uploads.mkdir()
         args = ["--upload-dir", str(uploads)]
         with feed_process(str(store), workers=workers, args=args) as feed:
+            transfer_refs.settle()
             push = run_python(_push_code(package, feed.url, ADMIN_KEY))
             if '"created"' not in push.stdout:
                 raise RuntimeError(f"push did not create the package: {push.stdout}")
+            transfer_refs.settle()
             multipart = run_python(_push_code(second, feed.url, ADMIN_KEY, multipart=True))
             after_push = tree_peaks(feed.process.pid)
             ceilings = measure_ceilings(package, Path(work))
             raw = feed.url + "/api/packages/packages-Bench.Transfer.1.0.0/raw"
             key = {"X-Octopus-ApiKey": ADMIN_KEY}
             curl_file, curl_discard = measure_feed_downloads(raw, key, Path(work))
+            transfer_refs.settle()
             download = run_python(_download_code(feed.url, Path(work, "download.zip")))
             after_download = tree_peaks(feed.process.pid)
     figures = DownloadFigures(
@@ -612,6 +629,7 @@ def measure_transfer(size: int, workers: int, work_dir: str | None = None) -> Tr
         multipart,
         curl_file,
         validation,
+        disk,
     )
 
 

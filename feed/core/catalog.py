@@ -32,7 +32,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 from feed.core import catalog_shard
 from feed.core.catalog_shard import IdEntry, StoredShard, Summary, from_summaries, summary_of
-from feed.core.jsonrecords import Codec, JsonRecords
+from feed.core.jsonrecords import Codec, JsonRecords, Versioned
+from feed.core.parallel import read_all
 from feed.core.records import PACKAGES_PREFIX, PackageRecord, is_record_key
 from packer.model.identity import id_key
 from storage import Storage
@@ -117,8 +118,8 @@ class Catalog:
     def stored(self) -> dict[str, Shard]:
         """Return every shard as stored, decoded in full (fsck compares them with the records)."""
         shards = {}
-        for key in self._shard_keys():
-            found = self._shards.read(key)
+        keys = self._shard_keys()
+        for key, found in zip(keys, read_all(self._shards.read, keys), strict=True):
             if found is not None:
                 shards[key] = found.value.summaries()
         return shards
@@ -148,9 +149,11 @@ class Catalog:
             for key in list(self._loaded):
                 if key not in listing:
                     del self._loaded[key]
-            for key, etag in listing.items():
-                if self._loaded.get(key, ("",))[0] != etag:
-                    self._load(key)
+            stale = [
+                key for key, etag in listing.items() if self._loaded.get(key, ("",))[0] != etag
+            ]
+            for key, found in zip(stale, read_all(self._shards.read, stale), strict=True):
+                self._keep(key, found)  # shards read at once: a restart on S3 waits once
             etags = tuple(sorted(f"{k}={etag}" for k, (etag, _) in self._loaded.items()))
             if self._view[0] != etags:
                 merged = [e for _, shard in self._loaded.values() for e in shard.entries.values()]
@@ -162,8 +165,7 @@ class Catalog:
         """Yield every record of the feed, decoding every id (slow paths only)."""
         return (record for entry in self.entries() for record in entry.records())
 
-    def _load(self, key: str) -> None:
-        found = self._shards.read(key)
+    def _keep(self, key: str, found: Versioned[StoredShard] | None) -> None:
         if found is None:
             self._loaded.pop(key, None)
             return

@@ -37,7 +37,7 @@ from typing import Any, BinaryIO
 
 from storage.errors import InvalidKey, ObjectExists, PreconditionFailed, StorageError
 from storage.protocol import RESERVED_PREFIX, ObjectInfo, check_key, check_prefix
-from storage.s3_blobs import DEFAULT_PART_SIZE, MIN_PART_SIZE, open_range, put_stream
+from storage.s3_blobs import DEFAULT_PART_SIZE, MIN_PART_SIZE, open_range, put_file, put_stream
 from storage.s3_calls import S3Calls, bare, endpoint_from_environment, make_client, quoted
 
 __all__ = ["DEFAULT_PART_SIZE", "MIN_PART_SIZE", "S3Storage", "make_client"]
@@ -103,8 +103,7 @@ class S3Storage:
 
     def put_blob_file(self, key: str, path: str) -> ObjectInfo:
         """Upload the local file `path` to `key` (as `put_blob`), then remove the file."""
-        with open(path, "rb") as stream:
-            info = self.put_blob(key, stream)
+        info = put_file(self._s3, key, self._full(key), path, self.part_size)
         os.unlink(path)
         return info
 

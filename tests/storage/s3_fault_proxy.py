@@ -20,7 +20,7 @@ With `answers` it answers the next writes (PUT and POST, conditional or not) fro
 without forwarding them: `(status, code)` sends S3's XML error (``503 SlowDown``,
 ``500 InternalError``, ``403 AccessDenied``, ``403 QuotaExceeded``...), `GONE` reads the
 request and closes the connection unanswered, as an S3 endpoint that went away
-mid-upload. Once the list is used up, writes pass through again.
+mid-upload, and `PASS` forwards that write untouched. Once the list is used up, writes pass through again.
 
 Counting requests, not time, keeps tests deterministic. (tests/helpers/faulty_proxy.py
 cuts at the first response byte, which for S3 is the ``100 Continue`` before the body.)
@@ -41,6 +41,7 @@ CONFLICT_BODY = (
     b"resource. Please try again.</Message></Error>"
 )
 GONE = (0, "gone")  # an answer that closes the connection without a word
+PASS = (0, "pass")  # an answer that forwards the write unchanged (to fault a later one)
 _HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "expect"}
 
 
@@ -112,6 +113,7 @@ class _Handler(BaseHTTPRequestHandler):
         conditional = self.headers.get("If-Match") or self.headers.get("If-None-Match")
         conditional = bool(conditional) and self.command in ("PUT", "POST", "DELETE")
         answer = self.server.take_answer() if self.command in ("PUT", "POST") else None
+        answer = None if answer == PASS else answer
         if answer == GONE:
             self.close_connection = True
             return

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import multiprocessing
 import socket
+import threading
 
 import pytest
 
@@ -18,8 +20,8 @@ from storage import (
 )
 from storage.s3 import MIN_PART_SIZE, S3Storage, make_client
 from tests.helpers.moto_server import s3_client
-from tests.storage.s3_fault_proxy import s3_fault_proxy
-from tests.storage.test_contract import PatternStream
+from tests.storage.s3_fault_proxy import PASS, s3_fault_proxy
+from tests.storage.test_contract import PatternStream, pattern_bytes
 
 MIB = 1024 * 1024
 
@@ -278,3 +280,51 @@ def test_a_forked_worker_builds_its_own_client(bucket: str, moto_endpoint: str) 
             child.join()
     assert storage.read_record("from-child.json")[0] == b"child"
     assert storage.read_record("from-parent.json")[0] == b"parent"
+
+
+def test_a_file_is_uploaded_in_parallel_parts(bucket: str, s3_client, tmp_path) -> None:  # noqa: ANN001
+    storage = S3Storage(bucket, "feed", client=s3_client, part_size=MIN_PART_SIZE)
+    size = 3 * MIN_PART_SIZE + 4321  # four parts, the last one short
+    source = tmp_path / "spool"
+    source.write_bytes(pattern_bytes(0, size))
+    expected = hashlib.sha256(source.read_bytes()).hexdigest()
+    info = storage.put_blob_file("big.bin", str(source))
+    assert info.size == size
+    assert not source.exists()
+    assert storage.calls["upload_part"] == 4
+    assert storage.calls["complete_multipart_upload"] == 1
+    with storage.open_blob("big.bin") as stream:
+        assert hashlib.sha256(stream.read()).hexdigest() == expected  # parts in order
+
+
+def test_a_failed_part_aborts_the_parallel_upload(
+    bucket: str, s3_client, moto_endpoint: str, tmp_path
+) -> None:  # noqa: ANN001
+    source = tmp_path / "spool"
+    source.write_bytes(b"x" * (3 * MIN_PART_SIZE))
+    with s3_fault_proxy(moto_endpoint, answers=[PASS, (403, "AccessDenied")]) as proxy:
+        client = make_client(proxy.url, max_attempts=1)
+        storage = S3Storage(bucket, "feed", client=client, part_size=MIN_PART_SIZE)
+        with pytest.raises(StorageError):
+            storage.put_blob_file("big.bin", str(source))
+    assert storage.calls["abort_multipart_upload"] == 1
+    assert s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert s3_client.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+
+
+def test_parts_of_a_file_are_in_flight_together(
+    bucket: str, s3_client, tmp_path, monkeypatch
+) -> None:  # noqa: ANN001
+    storage = S3Storage(bucket, "feed", client=s3_client, part_size=MIN_PART_SIZE)
+    source = tmp_path / "spool"
+    source.write_bytes(b"y" * (4 * MIN_PART_SIZE))
+    together = threading.Barrier(2, timeout=30)  # a part waits until a second one is sending
+    call = storage._s3.call
+
+    def meeting_call(operation: str, key: str, **arguments):  # noqa: ANN003, ANN202
+        if operation == "upload_part":
+            together.wait()  # one part at a time would break the barrier here
+        return call(operation, key, **arguments)
+
+    monkeypatch.setattr(storage._s3, "call", meeting_call)
+    assert storage.put_blob_file("big.bin", str(source)).size == 4 * MIN_PART_SIZE

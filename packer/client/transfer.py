@@ -14,8 +14,8 @@ from pathlib import Path
 
 import requests
 
+from packer.archive.writeback import Writeback
 from packer.client.receive import BackgroundSha256, Done
-from packer.client.writeback import Writeback
 from packer.model.errors import BadInput, OperationFailed
 
 CHUNK = 1 << 20

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from packer.archive.writeback import Writeback
 from packer.client.feed import FeedClient
 from packer.client.receive import BLOCK, DEPTH, BackgroundSha256, receive
 from packer.client.transfer import PartFile, file_sha256
-from packer.client.writeback import Writeback
 from packer.model.errors import OperationFailed
 from tests.helpers.feed_server import ADMIN_KEY, feed_process
 from tests.packer.client.conftest import make_package

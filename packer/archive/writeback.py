@@ -1,7 +1,9 @@
-"""Write a download to disk while it arrives, so publishing it waits only for the tail.
+"""Write a big file to disk while it arrives, so making it durable waits only for the tail.
 
-Without this the whole package sits dirty in the page cache and the fsync before the
-rename writes it all at once (about 0.45 s per GiB here, in series with the transfer).
+Used by a client download and by the feed's raw push spool. Without this the whole
+package sits dirty in the page cache and the fsync before the rename writes it all at
+once (about 0.45 s per GiB here, in series with the transfer; the kernel also throttles
+a writer once too much is dirty).
 A thread calls fdatasync each time another FLUSH_EVERY bytes were written; the disk
 works while the network and the hash do. A failure it meets is kept and raised by
 `check`, because Linux reports a writeback error to one fsync only.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
@@ -26,6 +27,8 @@ DEFAULT_PART_SIZE = 16 * MIB
 MIN_PART_SIZE = 5 * MIB  # S3's minimum for every part but the last
 MAX_PARTS = 10_000
 READ_BUFFER = MIB
+Part = dict[str, Any]  # {"PartNumber", "ETag"} as CompleteMultipartUpload wants it
+SendPart = Callable[[int, bytes], Part]
 PARALLEL_PARTS = 4  # parts of one file in flight: S3 latency overlaps, memory stays bounded
 
 
@@ -47,34 +50,24 @@ def put_file(s3: S3Calls, key: str, full: str, path: str, part_size: int) -> Obj
         count = -(-size // part_size)
         if count > MAX_PARTS:
             raise StorageError(f"put_blob {key!r}: more than {MAX_PARTS} parts")
-        upload_id = s3.call("create_multipart_upload", key, Bucket=s3.bucket, Key=full)["UploadId"]
 
-        def send(number: int) -> dict[str, Any]:
-            offset = (number - 1) * part_size
-            wanted = min(part_size, size - offset)
-            chunk = os.pread(stream.fileno(), wanted, offset)
-            if len(chunk) < wanted:
-                raise StorageError(f"put_blob {key!r}: the file shrank while it was uploaded")
-            response = s3.call(
-                "upload_part", key, Bucket=s3.bucket, Key=full, UploadId=upload_id,
-                PartNumber=number, Body=chunk,
-            )  # fmt: skip
-            return {"PartNumber": number, "ETag": response["ETag"]}
+        def send_all(send: SendPart) -> list[Part]:
+            def read_and_send(number: int) -> Part:
+                offset = (number - 1) * part_size
+                wanted = min(part_size, size - offset)
+                chunk = os.pread(stream.fileno(), wanted, offset)
+                if len(chunk) < wanted:
+                    raise StorageError(f"put_blob {key!r}: the file shrank while it was uploaded")
+                return send(number, chunk)
 
-        pool = ThreadPoolExecutor(PARALLEL_PARTS, thread_name_prefix="octopack-s3-part")
-        try:
-            futures = [pool.submit(send, number) for number in range(1, count + 1)]
-            parts = [future.result() for future in futures]
-            response = s3.call(
-                "complete_multipart_upload", key, Bucket=s3.bucket, Key=full,
-                UploadId=upload_id, MultipartUpload={"Parts": parts},
-            )  # fmt: skip
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)  # no part is sent after the abort
-            _abort(s3, key, full, upload_id)
-            raise
-        finally:
-            pool.shutdown(wait=True)
+            pool = ThreadPoolExecutor(PARALLEL_PARTS, thread_name_prefix="octopack-s3-part")
+            try:
+                futures = [pool.submit(read_and_send, n) for n in range(1, count + 1)]
+                return [future.result() for future in futures]
+            finally:  # after a failure no part is sent once the upload is aborted
+                pool.shutdown(wait=True, cancel_futures=True)
+
+        response = _multipart(s3, key, full, send_all)
     return _new_info(key, size, response)
 
 
@@ -97,41 +90,48 @@ def open_range(s3: S3Calls, key: str, full: str, start: int, end: int | None) ->
 def _put_multipart(
     s3: S3Calls, key: str, full: str, first: bytes, stream: BinaryIO, part_size: int
 ) -> ObjectInfo:
-    """Upload parts one at a time; abort the upload on any failure."""
-    upload = s3.call("create_multipart_upload", key, Bucket=s3.bucket, Key=full)
-    upload_id = upload["UploadId"]
-    parts: list[dict[str, Any]] = []
+    """Upload a stream's parts one at a time, in order."""
     size = 0
-    try:
+
+    def send_all(send: SendPart) -> list[Part]:
+        nonlocal size
+        parts: list[Part] = []
         chunk = first
         while chunk:
             if len(parts) >= MAX_PARTS:
                 raise StorageError(f"put_blob {key!r}: more than {MAX_PARTS} parts")
-            number = len(parts) + 1
-            response = s3.call(
-                "upload_part",
-                key,
-                Bucket=s3.bucket,
-                Key=full,
-                UploadId=upload_id,
-                PartNumber=number,
-                Body=chunk,
-            )
-            parts.append({"PartNumber": number, "ETag": response["ETag"]})
+            parts.append(send(len(parts) + 1, chunk))
             size += len(chunk)
             chunk = _read_full(stream, part_size)
+        return parts
+
+    response = _multipart(s3, key, full, send_all)
+    return _new_info(key, size, response)
+
+
+def _multipart(
+    s3: S3Calls, key: str, full: str, send_all: Callable[[SendPart], list[Part]]
+) -> dict[str, Any]:
+    """Run one multipart upload: `send_all` sends its parts through the sender it is given
+    and returns them in order; then complete it, or abort it on any failure."""
+    upload_id = s3.call("create_multipart_upload", key, Bucket=s3.bucket, Key=full)["UploadId"]
+
+    def send(number: int, chunk: bytes) -> Part:
         response = s3.call(
-            "complete_multipart_upload",
-            key,
-            Bucket=s3.bucket,
-            Key=full,
-            UploadId=upload_id,
-            MultipartUpload={"Parts": parts},
-        )
+            "upload_part", key, Bucket=s3.bucket, Key=full, UploadId=upload_id,
+            PartNumber=number, Body=chunk,
+        )  # fmt: skip
+        return {"PartNumber": number, "ETag": response["ETag"]}
+
+    try:
+        parts = send_all(send)
+        return s3.call(
+            "complete_multipart_upload", key, Bucket=s3.bucket, Key=full,
+            UploadId=upload_id, MultipartUpload={"Parts": parts},
+        )  # fmt: skip
     except BaseException:
         _abort(s3, key, full, upload_id)
         raise
-    return _new_info(key, size, response)
 
 
 def _abort(s3: S3Calls, key: str, full: str, upload_id: str) -> None:

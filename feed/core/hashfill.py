@@ -19,7 +19,7 @@ from dataclasses import replace
 from feed.core.errors import PackageConflict
 from feed.core.jsonrecords import JsonRecords
 from feed.core.records import PackageRecord
-from feed.core.uploads import CHUNK, DigestThread
+from feed.core.uploads import digest_stream
 from storage import Storage
 from storage.errors import ObjectNotFound, StorageError
 
@@ -106,14 +106,8 @@ class HashFiller:
 
     def _digests(self, blob: str) -> tuple[str, str]:
         """SHA-1 and SHA-512 of a stored blob, each on its own thread."""
-        workers = [DigestThread(name) for name in LATE_DIGESTS]
-        try:
-            with self._storage.open_blob(blob) as stream:
-                while chunk := stream.read(CHUNK):
-                    for worker in workers:
-                        worker.feed([chunk])
-        finally:
-            sha1, sha512 = (worker.finish() for worker in workers)
+        with self._storage.open_blob(blob) as stream:
+            _, (sha1, sha512) = digest_stream(stream, LATE_DIGESTS)
         return sha1, sha512
 
 

@@ -107,18 +107,24 @@ def too_large(max_bytes: int) -> PackageTooLarge:
 
 def hash_in_parallel(path: Path) -> SpooledUpload:
     """Hash a file in one pass of CHUNK reads, each digest on its own thread."""
-    workers = [DigestThread(name) for name in DIGESTS]
+    with path.open("rb", buffering=0) as source:
+        size, (sha1, sha256, sha512) = digest_stream(source, DIGESTS)
+    return SpooledUpload(path, size, sha1, sha256, sha512)
+
+
+def digest_stream(source: BinaryIO, names: Sequence[str]) -> tuple[int, list[str]]:
+    """Read `source` once in CHUNK reads, each named digest on its own thread; return the
+    size read and the hex digests, in the order of `names`."""
+    workers = [DigestThread(name) for name in names]
     size = 0
     try:
-        with path.open("rb", buffering=0) as source:
-            while chunk := source.read(CHUNK):
-                size += len(chunk)
-                for worker in workers:
-                    worker.feed([chunk])
+        while chunk := source.read(CHUNK):
+            size += len(chunk)
+            for worker in workers:
+                worker.feed([chunk])
     finally:
         hexdigests = [worker.finish() for worker in workers]
-    sha1, sha256, sha512 = hexdigests
-    return SpooledUpload(path, size, sha1, sha256, sha512)
+    return size, hexdigests
 
 
 class DigestThread:

@@ -24,7 +24,7 @@ from feed.http.downloads import send_package
 from feed.http.requestlog import note_package
 from feed.http.uploads import part_upload
 from packer import __version__
-from packer.model.conventions import OverwriteMode, PushStatus
+from packer.model.conventions import PUSH_STATUS_HEADER, OverwriteMode, PushStatus
 from packer.model.identity import is_valid_id
 from packer.model.versions import try_parse_version
 
@@ -266,7 +266,7 @@ def push(space: str | None = None) -> tuple[Response, int, dict[str, str]]:
     note_package(result.record.id, result.record.version)
     code = 201 if result.status is PushStatus.CREATED else 200
     body = package_resource(result.record, space)
-    return jsonify(body), code, {"X-Octopack-Push-Status": str(result.status)}
+    return jsonify(body), code, {PUSH_STATUS_HEADER: str(result.status)}
 
 
 @route("/packages")

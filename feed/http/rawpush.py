@@ -25,11 +25,15 @@ from feed.http.context import require, services
 from feed.http.octopus import overwrite_mode, package_resource
 from feed.http.rawbody import body_pieces
 from feed.http.requestlog import note_package
-from packer.model.conventions import OverwriteMode, PushStatus
+from packer.model.conventions import (
+    PUSH_STATUS_HEADER,
+    RAW_PUSH_SHA256_HEADER,
+    RAW_PUSH_TRAILER,
+    RAW_PUSH_TRAILER_BYTES,
+    OverwriteMode,
+    PushStatus,
+)
 
-SHA256_HEADER = "X-Octopack-Sha256"
-TRAILER = "trailer"  # the header's value when the SHA-256 follows the package in the body
-TRAILER_BYTES = 64  # the trailer: the SHA-256 as 64 hex digits
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 bp = Blueprint("octopack_push", __name__)
@@ -46,9 +50,11 @@ def push_raw(filename: str) -> tuple[Response, int, dict[str, str]]:
     length = request.content_length
     if length is None:
         raise BadRequest("send the package with a Content-Length (not chunked)")
-    if declared is None and length < TRAILER_BYTES:
-        raise BadRequest(f"the body is shorter than its {TRAILER_BYTES}-byte SHA-256 trailer")
-    if length - (TRAILER_BYTES if declared is None else 0) > limit:
+    if declared is None and length < RAW_PUSH_TRAILER_BYTES:
+        raise BadRequest(
+            f"the body is shorter than its {RAW_PUSH_TRAILER_BYTES}-byte SHA-256 trailer"
+        )
+    if length - (RAW_PUSH_TRAILER_BYTES if declared is None else 0) > limit:
         raise too_large(limit)
     with BodySpool(repository.upload_dir, limit) as spool:
         upload = receive(spool, length, declared)
@@ -63,19 +69,19 @@ def push_raw(filename: str) -> tuple[Response, int, dict[str, str]]:
     return (
         jsonify(resource),
         code,
-        {"X-Octopack-Push-Status": str(result.status)},
+        {PUSH_STATUS_HEADER: str(result.status)},
     )
 
 
 def declared_sha256() -> str | None:
     """The SHA-256 declared up front (64 hex digits), None for `trailer`, or 400."""
-    value = request.headers.get(SHA256_HEADER, "").strip().lower()
-    if value == TRAILER:
+    value = request.headers.get(RAW_PUSH_SHA256_HEADER, "").strip().lower()
+    if value == RAW_PUSH_TRAILER:
         return None
     if not _SHA256.fullmatch(value):
         raise BadRequest(
-            f"send the package's SHA-256 as 64 hex digits in {SHA256_HEADER}, "
-            f"or {TRAILER!r} there and the 64 hex digits after the package in the body"
+            f"send the package's SHA-256 as 64 hex digits in {RAW_PUSH_SHA256_HEADER}, "
+            f"or {RAW_PUSH_TRAILER!r} there and the 64 hex digits after the package in the body"
         )
     return value
 
@@ -83,9 +89,9 @@ def declared_sha256() -> str | None:
 def receive(spool: BodySpool, length: int, declared: str | None) -> SpooledUpload:
     """Write the package to the spool (hashing as it goes); refuse it unless its SHA-256 matches.
 
-    With a trailer (`declared` None) the last TRAILER_BYTES of the body are the SHA-256.
+    With a trailer (`declared` None) the last RAW_PUSH_TRAILER_BYTES of the body are the SHA-256.
     """
-    package_length = length if declared is not None else length - TRAILER_BYTES
+    package_length = length if declared is not None else length - RAW_PUSH_TRAILER_BYTES
     trailer = bytearray()
     received = 0
     for piece in body_pieces(request.environ, request.stream, length):
@@ -96,7 +102,7 @@ def receive(spool: BodySpool, length: int, declared: str | None) -> SpooledUploa
         trailer += view[keep:]
         received += len(view)
     upload = spool.upload()
-    where = SHA256_HEADER if declared is not None else "the trailer"
+    where = RAW_PUSH_SHA256_HEADER if declared is not None else "the trailer"
     expected = declared if declared is not None else trailer.decode("latin-1").lower()
     if upload.sha256 != expected:
         raise BadRequest(

@@ -25,7 +25,7 @@ from packer.client.http import (
     error_text,
     json_object,
 )
-from packer.client.rawpush import NOT_OFFERED, SHA256_HEADER, TRAILER, RawBody, raw_push_url
+from packer.client.rawpush import NOT_OFFERED, RawBody, raw_push_url
 from packer.client.results import (
     PushReport,
     VersionInfo,
@@ -33,7 +33,12 @@ from packer.client.results import (
     push_report,
 )
 from packer.client.transfer import MultipartBody, Progress, file_sha256
-from packer.model.conventions import OverwriteMode, PushStatus
+from packer.model.conventions import (
+    RAW_PUSH_SHA256_HEADER,
+    RAW_PUSH_TRAILER,
+    OverwriteMode,
+    PushStatus,
+)
 from packer.model.errors import BadInput, OperationFailed
 from packer.model.identity import validate_id
 from packer.model.ranges import parse_range
@@ -245,7 +250,10 @@ class FeedClient(PackageDownloads):
             raw_push_url(self.server, name),
             params={"overwriteMode": mode.value},
             data=body,
-            headers={"Content-Type": "application/octet-stream", SHA256_HEADER: TRAILER},
+            headers={
+                "Content-Type": "application/octet-stream",
+                RAW_PUSH_SHA256_HEADER: RAW_PUSH_TRAILER,
+            },
             timeout=self.timeout,
         )
 

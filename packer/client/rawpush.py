@@ -18,10 +18,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from packer.client.transfer import Progress, file_blocks
+from packer.model.conventions import RAW_PUSH_TRAILER_BYTES
 
-SHA256_HEADER = "X-Octopack-Sha256"
-TRAILER = "trailer"  # SHA256_HEADER's value: the SHA-256 follows the file in the body
-TRAILER_BYTES = 64  # the SHA-256 as hex digits
 RAW_CHUNK = 4 << 20  # large reads and sends: fewer system calls and Python round trips
 NOT_OFFERED = (404, 405)  # what a feed without the raw route answers
 
@@ -45,7 +43,7 @@ class RawBody:
         self.sha256: str | None = None
 
     def __len__(self) -> int:
-        return self._size + TRAILER_BYTES
+        return self._size + RAW_PUSH_TRAILER_BYTES
 
     def __iter__(self) -> Iterator[bytes]:
         digest = hashlib.sha256()

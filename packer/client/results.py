@@ -14,7 +14,7 @@ from typing import Any
 import requests
 
 from packer.client.http import error_text
-from packer.model.conventions import OverwriteMode, PushStatus
+from packer.model.conventions import PUSH_STATUS_HEADER, OverwriteMode, PushStatus
 from packer.model.errors import BadInput
 from packer.model.identity import parse_package_filename
 
@@ -84,7 +84,7 @@ def check_local_package(path: Path, filename: str | None = None) -> tuple[str, s
 
 def _success_status(response: requests.Response, mode: OverwriteMode) -> PushStatus:
     """created, kept or overwritten: the feed's X-Octopack-Push-Status, else the status code."""
-    told = response.headers.get("X-Octopack-Push-Status", "").lower()
+    told = response.headers.get(PUSH_STATUS_HEADER, "").lower()
     if told in (PushStatus.CREATED, PushStatus.KEPT, PushStatus.OVERWRITTEN):
         return PushStatus(told)
     if response.status_code == 201:

@@ -83,6 +83,13 @@ class OverwriteMode(enum.Enum):
 
 # -- push statuses ----------------------------------------------------------------------
 
+PUSH_STATUS_HEADER = "X-Octopack-Push-Status"  # the feed's answer carries a PushStatus
+# octopack's raw push (PUT /api/octopack/packages/{filename}): the package's SHA-256 in
+# this header as 64 hex digits, or RAW_PUSH_TRAILER there and the digits after the package
+RAW_PUSH_SHA256_HEADER = "X-Octopack-Sha256"
+RAW_PUSH_TRAILER = "trailer"
+RAW_PUSH_TRAILER_BYTES = 64
+
 
 class PushStatus(enum.StrEnum):
     """What became of one pushed package: the `status` of the push JSON and the feed's

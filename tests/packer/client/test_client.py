@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from packer.client.feed import FeedClient
-from packer.client.rawpush import TRAILER_BYTES
 from packer.client.transfer import CHUNK, MultipartBody, file_sha256
+from packer.model.conventions import RAW_PUSH_TRAILER_BYTES
 from packer.model.errors import BadInput, InvalidRange, OperationFailed
 from tests.helpers.faulty_proxy import Fault, faulty_proxy
 from tests.helpers.feed_server import running_feed
@@ -138,7 +138,7 @@ def test_push_streams_with_a_content_length(feed, tmp_path: Path, sleeps: list[f
     head = proxy.request_heads[0].lower()
     assert "transfer-encoding" not in head
     length = int(head.split("content-length: ")[1].split("\r\n")[0])
-    assert length == package.stat().st_size + TRAILER_BYTES  # raw body + SHA-256 trailer
+    assert length == package.stat().st_size + RAW_PUSH_TRAILER_BYTES  # raw body + SHA-256 trailer
 
 
 # -- retries -------------------------------------------------------------------------------

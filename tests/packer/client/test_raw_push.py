@@ -9,8 +9,9 @@ import pytest
 from flask import request
 
 from packer.client.feed import FeedClient
-from packer.client.rawpush import RAW_CHUNK, TRAILER_BYTES, RawBody
+from packer.client.rawpush import RAW_CHUNK, RawBody
 from packer.client.transfer import file_sha256
+from packer.model.conventions import RAW_PUSH_TRAILER_BYTES
 from packer.model.errors import BadInput
 from tests.helpers.faulty_proxy import faulty_proxy
 from tests.helpers.feed_server import RunningFeed
@@ -44,7 +45,7 @@ def test_raw_body_is_the_file_in_large_blocks_then_its_sha256(tmp_path: Path) ->
     blocks = list(body)
     sha = file_sha256(package)
     assert b"".join(blocks) == package.read_bytes() + sha.encode()
-    assert len(body) == size + TRAILER_BYTES == sum(len(block) for block in blocks)
+    assert len(body) == size + RAW_PUSH_TRAILER_BYTES == sum(len(block) for block in blocks)
     assert max(len(block) for block in blocks) == RAW_CHUNK
     assert blocks[-1] == sha.encode() and body.sha256 == sha
 
@@ -66,7 +67,7 @@ def test_client_pushes_raw_to_an_octopack_feed(feed, tmp_path: Path, sleeps) -> 
     assert proxy.request_lines[0].startswith("PUT /api/octopack/packages/Hello.App.1.0.0.zip")
     head = proxy.request_heads[0].lower()
     assert "x-octopack-sha256: trailer" in head
-    assert f"content-length: {package.stat().st_size + TRAILER_BYTES}" in head
+    assert f"content-length: {package.stat().st_size + RAW_PUSH_TRAILER_BYTES}" in head
 
 
 @pytest.mark.parametrize("status", [404, 405])

@@ -123,10 +123,7 @@ class DiskTree:
                 if exc.errno == errno.EXDEV:
                     return None
                 if exc.errno == errno.ENOTDIR:
-                    raise StorageError(
-                        f"cannot write below {os.path.relpath(directory, self.root)!r}: "
-                        "a parent of the key is an object"
-                    ) from exc
+                    raise self._below_an_object(directory) from exc
                 raise
             self.sync_dir(directory)
             return st
@@ -186,14 +183,16 @@ class DiskTree:
             except FileNotFoundError:
                 self._make_dirs(directory)
             except NotADirectoryError as exc:
-                raise StorageError(
-                    f"cannot write below {os.path.relpath(directory, self.root)!r}: "
-                    "a parent of the key is an object"
-                ) from exc
+                raise self._below_an_object(directory) from exc
             except OSError as exc:
                 where = os.path.relpath(directory, self.root)
                 raise os_failure(f"cannot create a file in {where!r}", exc) from exc
         raise StorageError(f"directory {directory!r} keeps vanishing while writing to it")
+
+    def _below_an_object(self, directory: str) -> StorageError:
+        """The error for a key whose parent folder is already an object (a file)."""
+        where = os.path.relpath(directory, self.root)
+        return StorageError(f"cannot write below {where!r}: a parent of the key is an object")
 
     def _make_dirs(self, directory: str) -> None:
         """Create `directory` and missing parents, fsyncing each parent that gained one."""

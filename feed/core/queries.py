@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from feed.core.records import PackageRecord
-from packer.model.identity import id_key
 from packer.model.ranges import VersionRange, parse_range
 from packer.model.versions import NuGetVersion, parse_version
 
@@ -50,27 +49,12 @@ def matching_versions(
     ]
 
 
-def search_records(
-    records: Iterable[PackageRecord], text: str | None, latest_only: bool
-) -> list[PackageRecord]:
-    """Return listed records whose id contains `text`, by id, newest version first."""
-    needle = (text or "").strip().lower()
-    groups: dict[str, list[PackageRecord]] = {}
-    for record in records:
-        if record.listed and needle in record.id.lower():
-            groups.setdefault(id_key(record.id), []).append(record)
-    results: list[PackageRecord] = []
-    for key in sorted(groups):
-        versions = newest_first(groups[key])
-        results.extend(versions[:1] if latest_only else versions)
-    return results
-
-
 def search_entries(
     entries: Sequence[IdEntry], text: str | None, latest_only: bool, skip: int, take: int | None
 ) -> tuple[int, list[PackageRecord]]:
-    """`search_records` paged over the catalog's id entries (sorted by id): only the ids
-    on the page are decoded in full."""
+    """Return (total, page) of listed records whose id contains `text`, by id, newest
+    version first (only the newest with `latest_only`), from the catalog's id entries
+    (sorted by id): only the ids on the page are decoded in full."""
     from feed.core.catalog_shard import FLAG_LISTED
 
     needle = (text or "").strip().lower()

@@ -11,10 +11,10 @@ import pytest
 
 from feed.core.catalog import CATALOG_PREFIX, COMPLETE_KEY, SHARD_COUNT, shard_of
 from feed.core.config import FeedConfig
-from feed.core.queries import search_records
 from feed.maintenance.fsck import fsck
 from feed.services import open_feed
 from packer.model.conventions import OverwriteMode
+from tests.feed.core.search_reference import search_records
 from tests.feed.packages import make_zip
 
 

@@ -10,8 +10,8 @@ from dataclasses import asdict
 
 from feed.core.catalog import CATALOG_PREFIX, COMPLETE_KEY, shard_of
 from feed.core.catalog_shard import decoded_ids
-from feed.core.queries import search_records
 from feed.maintenance.fsck import fsck
+from tests.feed.core.search_reference import search_records
 from tests.feed.core.test_catalog import from_records, push, services_on
 
 

@@ -1,8 +1,9 @@
 """Reference figures for the transfer benchmark, taken in the same run as push and download.
 
 read+SHA-256 (one Python process, OpenSSL) is the least a feed must do with a pushed
-package; `cp` is the page-cache copy a download is held against; curl shows what the
-server sends when the client costs nothing; validation is the push's archive check alone.
+package; `cp` is the page-cache copy a download is held against; disk write+fdatasync is
+what any durable copy can reach; validation is the push's archive check alone. Curl and
+the other download ceilings are in `bench/download.py`.
 """
 
 from __future__ import annotations
